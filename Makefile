@@ -1,0 +1,35 @@
+# Two commands for a fresh machine:
+#   make lab    set up (if needed) and open the course in JupyterLab
+#   make test   set up (if needed) and run every test, notebooks included
+#
+# The virtualenv is rebuilt when requirements.txt or pyproject.toml change (keyed on their hash).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+HASH   := $(shell cat requirements.txt pyproject.toml | sha256sum | cut -c1-16)
+STAMP  := $(VENV)/.built-$(HASH)
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+.PHONY: lab test env bench clean-env
+
+env: $(STAMP)
+
+$(STAMP):
+	@echo ">> building $(VENV) from requirements.txt (once; a few minutes)"
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "diffusion_course needs Python 3.11: install it, or run make PYTHON=/path/to/python3.11")'
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet -r requirements.txt
+	$(VENV)/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+lab: $(STAMP)
+	HF_HUB_OFFLINE=1 $(VENV)/bin/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
+
+test: $(STAMP)
+	HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	HF_HUB_OFFLINE=1 $(VENV)/bin/python -m diffusion_course bench
+
+clean-env:
+	rm -rf $(VENV)

@@ -1,0 +1,24 @@
+"""diffusion_course: the package behind "From Dust to Detail", a notebook course on diffusion models.
+
+The public API, re-exported:
+    scenes            our procedural night-sky pictures, with labels and captions
+    schedules         noise schedules: linear, cosine; q(x_t | x_0)
+    models            Team CNN (UNet); build(config)
+    sample, sample_steps, StepRecord   DDPM / DDIM sampling as generators
+    train, Trainer    training with EMA, Min-SNR weighting, resumable checkpoints
+    load_pretrained   shipped weights from data/
+"""
+from . import config, exercises, plotting, scenes, schedules
+from .checkpoints import CheckpointError, load_model, load_pretrained, save_model
+from .config import TrainConfig, UNetConfig
+from .models import UNet, build
+from .samplers import StepRecord, denoise, sample, sample_steps
+from .training import Trainer, train
+
+__all__ = [
+    "config", "exercises", "plotting", "scenes", "schedules",
+    "CheckpointError", "load_model", "load_pretrained", "save_model",
+    "TrainConfig", "UNetConfig", "UNet", "build",
+    "StepRecord", "denoise", "sample", "sample_steps",
+    "Trainer", "train",
+]

@@ -1,0 +1,110 @@
+"""Command line: ``python -m diffusion_course {train, sample, bench} ...``
+
+    python -m diffusion_course train --preset unet-scenes --out data/unet-scenes
+    python -m diffusion_course sample --model unet-scenes -n 64 --out samples.png
+    python -m diffusion_course bench [--quick]
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import shlex
+import sys
+import time
+from pathlib import Path
+
+
+def cmd_train(args) -> None:
+    from . import checkpoints, config, samplers, plotting
+    from .training import Trainer
+
+    model_cfg = config.preset(args.preset)
+    train_cfg = config.TRAIN_PRESETS.get(args.train or args.preset, config.TrainConfig())
+    overrides = {k: v for k, v in (("steps", args.steps), ("seed", args.seed), ("precision", args.precision),
+                                   ("batch_size", args.batch_size), ("lr", args.lr)) if v is not None}
+    train_cfg = dataclasses.replace(train_cfg, **overrides)
+    out = Path(args.out or checkpoints.DATA_DIR / args.preset)
+    run_dir = out.with_name(out.name + ".run")
+    started = time.time()
+    trainer = Trainer(model_cfg, train_cfg, run_dir=run_dir)
+    print(f"{args.preset}: {trainer.model.num_params():,} parameters, {train_cfg.steps} steps, "
+          f"precision {trainer.autocast_dtype or 'fp32'}, device {trainer.device}, resuming at step {trainer.step}")
+    trainer.run(minutes=args.minutes)
+    if trainer.step < train_cfg.steps:
+        print(f"stopped at step {trainer.step} of {train_cfg.steps}; run the same command again to resume")
+    losses = trainer.losses
+    tail = losses[-200:]
+    card = {
+        "name": out.name,
+        "preset": args.preset,
+        "model_config": config.to_dict(model_cfg),
+        "train_config": dataclasses.asdict(train_cfg),
+        "command": "python -m diffusion_course " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+        "seed": train_cfg.seed,
+        "steps": trainer.step,
+        "complete": trainer.step >= train_cfg.steps,
+        "parameters": trainer.model.num_params(),
+        "precision": str(trainer.autocast_dtype or "fp32"),
+        "train_seconds": round(trainer.elapsed, 1),
+        "machine": checkpoints.machine(),
+        "final_loss": round(sum(tail) / max(1, len(tail)), 5),
+        "sampling": {"sampler": "ddim", "steps": 50, "eta": args.eta},
+        "date": time.strftime("%Y-%m-%d"),
+    }
+    path = checkpoints.save_model(out, trainer.ema, card)
+    x = samplers.sample(trainer.ema, 64, steps=50, eta=args.eta, seed=0, progress=True)
+    plotting.save_grid(x, out.with_suffix(".png"), nrow=8)
+    print(f"wrote {path}, {out.with_suffix('.json')}, {out.with_suffix('.png')} "
+          f"({time.time() - started:.0f} s in all)")
+
+
+def cmd_sample(args) -> None:
+    from . import checkpoints, plotting, samplers
+
+    model = checkpoints.load_model(args.model) if args.model.endswith(".safetensors") \
+        else checkpoints.load_pretrained(args.model)
+    x = samplers.sample(model, args.n, steps=args.steps, sampler=args.sampler, eta=args.eta, seed=args.seed,
+                        progress=True)
+    print(f"wrote {plotting.save_grid(x, args.out)}")
+
+
+def cmd_bench(args) -> None:
+    from . import bench
+
+    bench.main(quick=args.quick, out=Path(args.out))
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(prog="python -m diffusion_course", description="diffusion_course tools")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    t = sub.add_parser("train", help="train a model preset and write weights + card + sample grid")
+    t.add_argument("--preset", default="unet-scenes", help="model preset (see config.PRESETS)")
+    t.add_argument("--train", help="training preset (default: the one named like the model preset)")
+    t.add_argument("--steps", type=int)
+    t.add_argument("--minutes", type=float, help="stop after this much wall time (resume later)")
+    t.add_argument("--seed", type=int)
+    t.add_argument("--batch-size", type=int)
+    t.add_argument("--lr", type=float)
+    t.add_argument("--precision", choices=["fp32", "bf16", "auto"])
+    t.add_argument("--eta", type=float, default=1.0, help="DDIM eta for the sample grid")
+    t.add_argument("--out", help="output path without suffix (default data/PRESET)")
+    t.set_defaults(func=cmd_train)
+    s = sub.add_parser("sample", help="sample a grid from a shipped or saved model")
+    s.add_argument("--model", default="unet-scenes", help="a shipped name or a .safetensors path")
+    s.add_argument("-n", type=int, default=64)
+    s.add_argument("--steps", type=int, default=50)
+    s.add_argument("--sampler", default="ddim", choices=["ddim", "ddpm"])
+    s.add_argument("--eta", type=float, default=1.0)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--out", default="samples.png")
+    s.set_defaults(func=cmd_sample)
+    b = sub.add_parser("bench", help="benchmarks: speed, FLOP utilisation -> results file")
+    b.add_argument("--quick", action="store_true", help="a small version for CI")
+    b.add_argument("--out", default="bench", help="folder for results.json and RESULTS.md")
+    b.set_defaults(func=cmd_bench)
+    args = p.parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

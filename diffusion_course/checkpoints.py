@@ -1,0 +1,101 @@
+"""Saving and loading models: safetensors weights + a JSON card. Nothing is pickled.
+
+A shipped model is two files in ``data/``:
+    NAME.safetensors   the (EMA) weights, with the model config in the file's metadata
+    NAME.json          the card: preset, command, seed, steps, wall time, machine, metrics
+
+``load_pretrained("unet-scenes")`` finds them by name.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, safe_open, save_file
+
+from . import config as config_mod
+
+DATA_DIR = Path(os.environ.get("DIFFUSION_COURSE_DATA", Path(__file__).resolve().parent.parent / "data"))
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint is missing, unreadable, or does not fit the model."""
+
+
+def save_model(path: str | Path, model, card: dict | None = None) -> Path:
+    """Write ``path``.safetensors (weights + config) and, if given, ``path``.json (the card)."""
+    path = Path(path).with_suffix(".safetensors")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().float().cpu().contiguous() for k, v in model.state_dict().items()}
+    meta = {"config": json.dumps(config_mod.to_dict(model.config)), "format": "diffusion_course/1"}
+    tmp = path.with_suffix(".tmp")
+    save_file(state, tmp, metadata=meta)
+    tmp.replace(path)  # never leave a half-written file under the real name
+    if card is not None:
+        path.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
+    return path
+
+
+def load_model(path: str | Path, device: str | torch.device = "cpu"):
+    """Rebuild a model from a .safetensors file written by ``save_model``."""
+    from .models import build
+
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"no checkpoint at {path}")
+    try:
+        with safe_open(path, "pt") as f:
+            meta = f.metadata() or {}
+        state = load_file(path)
+    except (SafetensorError, OSError, ValueError) as e:
+        raise CheckpointError(f"{path} is not a readable safetensors file ({e}); "
+                              "delete it and re-create it with the command in its card") from e
+    if "config" not in meta:
+        raise CheckpointError(f"{path} has no model config in its metadata; was it written by save_model?")
+    model = build(config_mod.from_dict(json.loads(meta["config"])))
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise CheckpointError(f"{path} does not fit its own config: missing {missing[:3]}, unexpected {unexpected[:3]}")
+    return model.to(device).eval()
+
+
+def card(name: str) -> dict:
+    """The JSON card of a shipped model."""
+    path = DATA_DIR / f"{name}.json"
+    if not path.exists():
+        raise CheckpointError(f"no card {path}")
+    return json.loads(path.read_text())
+
+
+def load_pretrained(name: str, device: str | torch.device | None = None):
+    """A shipped model from ``data/`` by name, e.g. ``load_pretrained("unet-scenes")``."""
+    path = DATA_DIR / f"{name}.safetensors"
+    if not path.exists():
+        known = sorted(p.stem for p in DATA_DIR.glob("*.safetensors"))
+        raise CheckpointError(
+            f"no pretrained model {name!r}: {path} is missing. Shipped models: {known or 'none'}. "
+            f"To make it yourself: python -m diffusion_course train --preset {name} --out {path.with_suffix('')}")
+    return load_model(path, device or default_device())
+
+
+def default_device() -> torch.device:
+    """The GPU when there is one, else the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def machine() -> str:
+    """A short description of this machine for cards and benchmark results."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    gpu = f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""
+    return f"{cpu}, {os.cpu_count()} cores{gpu}, torch {torch.__version__}"

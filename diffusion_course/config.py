@@ -1,0 +1,84 @@
+"""Frozen configuration dataclasses and named presets.
+
+A model config says everything needed to rebuild a model (its shape *and* the
+noise schedule it was trained for), so a checkpoint is a config plus weights.
+A training config says how to train. Presets are plain named instances.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class UNetConfig:
+    """Team CNN: a small U-Net (Ronneberger et al. 2015; Ho et al. 2020's variant)."""
+
+    image_size: int = 32
+    in_channels: int = 3
+    channels: tuple[int, ...] = (32, 64, 64)  # one entry per resolution level
+    blocks: int = 2  # residual blocks per level on the way down (one more on the way up)
+    attn_levels: tuple[int, ...] = (2,)  # levels (indices into channels) with self-attention
+    heads: int = 4
+    groups: int = 8  # GroupNorm groups
+    cond_dim: int = 0  # size of an optional conditioning vector (0: unconditional)
+    schedule: str = "cosine"
+    T: int = 1000
+    kind: str = "unet"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train a denoiser (epsilon-prediction, Ho et al. 2020, eq. 14)."""
+
+    steps: int = 3000
+    batch_size: int = 64
+    lr: float = 2e-3
+    warmup: int = 100
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0
+    min_snr_gamma: float = 5.0  # Min-SNR loss weighting (Hang et al. 2023); 0 turns it off
+    ema_decay: float = 0.999
+    pool_size: int = 20000  # scenes drawn once and cached for training
+    seed: int = 0
+    precision: str = "auto"  # "fp32" | "bf16" | "auto" (bf16 only where the CPU does it natively)
+    checkpoint_every: int = 250  # steps
+
+
+PRESETS: dict[str, object] = {
+    "unet-tiny": UNetConfig(channels=(16, 32, 32), blocks=1),  # for tests and very quick demos
+    "unet-small": UNetConfig(channels=(32, 64, 64), blocks=1),  # the notebooks' live run
+    "unet-scenes": UNetConfig(),  # the shipped model
+}
+
+TRAIN_PRESETS: dict[str, TrainConfig] = {
+    "quick": TrainConfig(steps=300, pool_size=4096, checkpoint_every=100),
+    "unet-scenes": TrainConfig(steps=7000, lr=2e-3, warmup=200),
+}
+
+
+def preset(name: str):
+    """A model config by preset name, with a clear error listing the known names."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise KeyError(f"unknown model preset {name!r}; known presets: {', '.join(PRESETS)}") from None
+
+
+def to_dict(cfg) -> dict:
+    return dataclasses.asdict(cfg)
+
+
+def from_dict(d: dict):
+    """Rebuild a model config from ``to_dict`` output (tuples restored)."""
+    kinds = {"unet": UNetConfig}
+    kind = d.get("kind")
+    if kind not in kinds:
+        raise ValueError(f"unknown model kind {kind!r} in config; known kinds: {', '.join(kinds)}")
+    cls = kinds[kind]
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(d) - names
+    if unknown:
+        raise ValueError(f"config has fields {sorted(unknown)} that {cls.__name__} does not know; "
+                         "was the file written by a newer version of diffusion_course?")
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})

@@ -1,0 +1,157 @@
+"""Checkers for the notebooks' exercises.
+
+Each exercise has a checker that tells the learner, in words, whether their answer is
+right and, if not, what to look at; and a reference solution that ``solution(name)``
+prints. A checker returns True/False and never raises on a wrong answer, so a
+notebook with unfinished exercises still runs top to bottom.
+
+    >>> from diffusion_course import exercises
+    >>> exercises.check("01.q_sample", my_q_sample)
+    >>> exercises.solution("01.q_sample")
+"""
+from __future__ import annotations
+
+import inspect
+import math
+from typing import Callable
+
+import torch
+
+from . import schedules
+
+_CHECKERS: dict[str, Callable] = {}
+_SOLUTIONS: dict[str, Callable] = {}
+
+
+def exercise(name: str, solution: Callable):
+    """Register a checker under ``name`` with its reference solution."""
+    def wrap(fn):
+        _CHECKERS[name] = fn
+        _SOLUTIONS[name] = solution
+        return fn
+    return wrap
+
+
+def _report(ok: bool, message: str) -> bool:
+    print(("✅ " if ok else "❌ ") + message)
+    return ok
+
+
+def check(name: str, answer) -> bool:
+    """Check ``answer`` for exercise ``name``; prints a verdict and returns True/False."""
+    if name not in _CHECKERS:
+        raise KeyError(f"no exercise {name!r}; exercises: {', '.join(_CHECKERS)}")
+    if answer is None or answer is Ellipsis:
+        print(f"⏳ {name}: not answered yet — replace the `None` with your answer and run the cell again.")
+        return False
+    try:
+        return _CHECKERS[name](answer)
+    except Exception as e:  # a learner's code may fail in any way; say how, do not crash the notebook
+        return _report(False, f"{name}: your answer raised {type(e).__name__}: {e}")
+
+
+def solution(name: str, show: bool = True):
+    """The reference solution of exercise ``name`` (printed as source when ``show``)."""
+    if name not in _SOLUTIONS:
+        raise KeyError(f"no exercise {name!r}; exercises: {', '.join(_SOLUTIONS)}")
+    sol = _SOLUTIONS[name]
+    if show:
+        print(inspect.getsource(sol))
+    return sol()
+
+
+# ----------------------------------------------------------------------------- 00 welcome
+
+def _sol_00_count() -> int:
+    from . import scenes
+    _, labels = scenes.batch(16, seed=0)
+    return sum(l.rocket is not None for l in labels)
+
+
+@exercise("00.count_rockets", _sol_00_count)
+def _check_00_count(answer) -> bool:
+    truth = _sol_00_count()
+    if not isinstance(answer, int):
+        return _report(False, f"answer with a whole number (an int), not {type(answer).__name__}")
+    if answer == truth:
+        return _report(True, f"yes: {truth} of the 16 scenes have a rocket. The labels knew it too.")
+    hint = "too many: look again at each picture" if answer > truth else "too few: small or tilted ones count too"
+    return _report(False, f"{answer} is not it — {hint}. Try `sum(l.rocket is not None for l in labels)`.")
+
+
+# ----------------------------------------------------------------------------- 01 dusty trick
+
+def _sol_01_q_sample():
+    def my_q_sample(x0, t, eps, alpha_bar):
+        return alpha_bar[t].sqrt() * x0 + (1 - alpha_bar[t]).sqrt() * eps
+    return my_q_sample
+
+
+@exercise("01.q_sample", _sol_01_q_sample)
+def _check_01_q_sample(fn) -> bool:
+    s = schedules.cosine()
+    g = torch.Generator().manual_seed(1)
+    x0 = torch.rand(2, 3, 8, 8, generator=g) * 2 - 1
+    eps = torch.randn(2, 3, 8, 8, generator=g)
+    for t in (0, 400, 999):
+        got = fn(x0, t, eps, s.alpha_bar.float())
+        if got is None:
+            print("⏳ 01.q_sample: your function returns None — write the formula and run the cell again.")
+            return False
+        got = torch.as_tensor(got)
+        want = s.q_sample(x0, t, eps)
+        if got.shape != want.shape:
+            return _report(False, f"at t={t} your x_t has shape {tuple(got.shape)}, expected {tuple(want.shape)}")
+        if not torch.allclose(got.float(), want, atol=1e-4):
+            if torch.allclose(got.float(), s.alpha_bar[t].float() * x0 + (1 - s.alpha_bar[t].float()) * eps, atol=1e-4):
+                return _report(False, "close! the weights are square roots: sqrt(alpha_bar_t) and sqrt(1 - alpha_bar_t)")
+            return _report(False, f"at t={t} your x_t differs from sqrt(ab)*x0 + sqrt(1-ab)*eps "
+                                  f"by up to {(got.float() - want).abs().max():.3f}")
+    return _report(True, "your dusting matches q(x_t | x_0) at t = 0, 400 and 999.")
+
+
+def _half_life(s: schedules.Schedule) -> int:
+    return int((s.alpha_bar < 0.5).nonzero()[0])
+
+
+def _sol_01_half_life():
+    lin, cos = schedules.linear(), schedules.cosine()
+    t_lin = int((lin.alpha_bar < 0.5).nonzero()[0])
+    t_cos = int((cos.alpha_bar < 0.5).nonzero()[0])
+    return t_lin, t_cos
+
+
+@exercise("01.half_life", _sol_01_half_life)
+def _check_01_half_life(answer) -> bool:
+    t_lin, t_cos = _half_life(schedules.linear()), _half_life(schedules.cosine())
+    try:
+        a_lin, a_cos = (int(a) for a in answer)
+    except (TypeError, ValueError):
+        return _report(False, "answer with a pair of steps: (t_linear, t_cosine)")
+    ok_lin, ok_cos = abs(a_lin - t_lin) <= 2, abs(a_cos - t_cos) <= 2
+    if ok_lin and ok_cos:
+        return _report(True, f"linear loses half its signal at t={t_lin}, cosine only at t={t_cos}: "
+                             f"cosine keeps the drawing {t_cos - t_lin} steps longer.")
+    wrong = "the linear" if not ok_lin else "the cosine"
+    return _report(False, f"{wrong} step is off. Look for the first t where alpha_bar[t] < 0.5 "
+                          "(hint: `(s.alpha_bar < 0.5).nonzero()[0]`).")
+
+
+def _sol_01_snr_db():
+    s = schedules.cosine()
+    return 10 * math.log10(s.snr[500].item())
+
+
+@exercise("01.snr_db", _sol_01_snr_db)
+def _check_01_snr_db(answer) -> bool:
+    truth = _sol_01_snr_db()
+    try:
+        answer = float(answer)
+    except (TypeError, ValueError):
+        return _report(False, "answer with a number of decibels")
+    if abs(answer - truth) < 0.05:
+        return _report(True, f"SNR at t=500 under cosine is {truth:.2f} dB: signal and dust are about equal "
+                             "halfway through, by design.")
+    if abs(answer - schedules.cosine().snr[500].item()) < 1e-3:
+        return _report(False, "that is the SNR itself; decibels are 10 * log10(SNR)")
+    return _report(False, f"{answer:.2f} dB is off; SNR = alpha_bar / (1 - alpha_bar), in dB 10 * log10(SNR).")

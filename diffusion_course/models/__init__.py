@@ -1,0 +1,17 @@
+"""The denoisers: Team CNN (U-Net) and, later, Team Transformers (DiT)."""
+from .base import Denoiser
+from .unet import UNet
+
+
+def build(config) -> Denoiser:
+    """A fresh model for a config (or a preset name)."""
+    from ..config import UNetConfig, preset
+
+    if isinstance(config, str):
+        config = preset(config)
+    if isinstance(config, UNetConfig):
+        return UNet(config)
+    raise TypeError(f"no model for config of type {type(config).__name__}")
+
+
+__all__ = ["Denoiser", "UNet", "build"]

@@ -1,0 +1,104 @@
+"""Team CNN: a small U-Net denoiser — keyhole explorers.
+
+Each 3x3 convolution looks through a small window; stacking them and halving the
+resolution lets deeper levels see more of the picture (their receptive field grows).
+Skip connections carry the fine detail across from the way down to the way up.
+Layout follows Ho et al. 2020 (DDPM) at toy scale: residual blocks with GroupNorm and
+SiLU, the time embedding added in every block, self-attention at the lowest resolution.
+
+Taps (stable names, see ``tap_names()``):
+    "down.{l}"       features at level l on the way down      (B, C_l, H_l, W_l)
+    "down.{l}.attn"  attention probabilities at level l       (B, heads, H_l*W_l, H_l*W_l)
+    "mid", "mid.attn"                                        the bottleneck
+    "up.{l}", "up.{l}.attn"                                  level l on the way up
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..config import UNetConfig
+from .base import Denoiser
+from .layers import ResBlock, SpatialAttention, TimeEmbedding
+
+
+class Level(nn.Module):
+    """Residual blocks at one resolution, optional attention after them."""
+
+    def __init__(self, c_in: int, c_out: int, n_blocks: int, emb_dim: int, cfg: UNetConfig, attn: bool):
+        super().__init__()
+        self.blocks = nn.ModuleList(
+            ResBlock(c_in if i == 0 else c_out, c_out, emb_dim, cfg.groups) for i in range(n_blocks))
+        self.attn = SpatialAttention(c_out, cfg.heads, cfg.groups) if attn else None
+
+    def forward(self, h: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+        for block in self.blocks:
+            h = block(h, emb)
+        return self.attn(h) if self.attn is not None else h
+
+    def out_path(self) -> str:
+        return "attn.out" if self.attn is not None else f"blocks.{len(self.blocks) - 1}.out"
+
+
+class UNet(Denoiser):
+    def __init__(self, config: UNetConfig = UNetConfig()):
+        super().__init__()
+        self.config = cfg = config
+        ch = cfg.channels
+        if cfg.image_size % 2 ** (len(ch) - 1):
+            raise ValueError(f"image_size {cfg.image_size} must be divisible by 2^{len(ch) - 1} for {len(ch)} levels")
+        emb_dim = 4 * ch[0]
+        self.time = TimeEmbedding(ch[0], emb_dim, cfg.cond_dim)
+        self.stem = nn.Conv2d(cfg.in_channels, ch[0], 3, padding=1)
+        self.down, self.downsample = nn.ModuleList(), nn.ModuleList()
+        c = ch[0]
+        for l, c_l in enumerate(ch):
+            self.down.append(Level(c, c_l, cfg.blocks, emb_dim, cfg, l in cfg.attn_levels))
+            c = c_l
+            if l < len(ch) - 1:
+                self.downsample.append(nn.Conv2d(c, c, 3, stride=2, padding=1))
+        self.mid = Level(c, c, 2, emb_dim, cfg, attn=True)
+        self.up, self.upsample = nn.ModuleList(), nn.ModuleList()
+        for l in reversed(range(len(ch))):
+            self.up.append(Level(c + ch[l], ch[l], cfg.blocks, emb_dim, cfg, l in cfg.attn_levels))
+            c = ch[l]
+            if l > 0:
+                self.upsample.append(nn.Conv2d(c, c, 3, padding=1))
+        self.norm_out = nn.GroupNorm(cfg.groups, c)
+        self.conv_out = nn.Conv2d(c, cfg.in_channels, 3, padding=1)
+        nn.init.zeros_(self.conv_out.weight)
+        nn.init.zeros_(self.conv_out.bias)
+        self._tap_paths = self._make_tap_paths()
+
+    def _make_tap_paths(self) -> dict[str, str]:
+        n = len(self.config.channels)
+        paths = {}
+        for l in range(n):
+            paths[f"down.{l}"] = f"down.{l}.{self.down[l].out_path()}"
+            if self.down[l].attn is not None:
+                paths[f"down.{l}.attn"] = f"down.{l}.attn.attn.probs"
+        paths["mid"] = "mid.attn.out"
+        paths["mid.attn"] = "mid.attn.attn.probs"
+        for i, l in enumerate(reversed(range(n))):
+            paths[f"up.{l}"] = f"up.{i}.{self.up[i].out_path()}"
+            if self.up[i].attn is not None:
+                paths[f"up.{l}.attn"] = f"up.{i}.attn.attn.probs"
+        return paths
+
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        t = self.check_input(x_t, t)
+        emb = self.time(t, cond)  # (B, 4*C0)
+        h = self.stem(x_t)  # (B, C0, H, W)
+        skips = []
+        for l, level in enumerate(self.down):
+            h = level(h, emb)
+            skips.append(h)
+            if l < len(self.downsample):
+                h = self.downsample[l](h)  # halve H, W
+        h = self.mid(h, emb)
+        for i, level in enumerate(self.up):
+            h = level(torch.cat([h, skips.pop()], dim=1), emb)
+            if i < len(self.upsample):
+                h = self.upsample[i](F.interpolate(h, scale_factor=2, mode="nearest"))  # double H, W
+        return self.conv_out(F.silu(self.norm_out(h)))  # eps_hat (B, C, H, W)

@@ -1,0 +1,91 @@
+"""Matplotlib figures and image grids. Display only: nothing here changes data."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def to_uint8(x: torch.Tensor) -> np.ndarray:
+    """Images in [-1, 1] (B, C, H, W) or (C, H, W) -> uint8 (B, H, W, C) / (H, W, C)."""
+    x = ((x.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    return x.movedim(-3, -1).numpy()
+
+
+def grid(x: torch.Tensor, nrow: int | None = None, pad: int = 1, pad_value: int = 110) -> np.ndarray:
+    """Tile a batch (B, C, H, W) in [-1, 1] into one uint8 image (rows of ``nrow``)."""
+    imgs = to_uint8(x)
+    B, H, W, C = imgs.shape
+    nrow = nrow or int(np.ceil(np.sqrt(B)))
+    rows = int(np.ceil(B / nrow))
+    out = np.full((rows * (H + pad) + pad, nrow * (W + pad) + pad, C), pad_value, np.uint8)
+    for i, img in enumerate(imgs):
+        r, c = divmod(i, nrow)
+        out[pad + r * (H + pad): pad + r * (H + pad) + H, pad + c * (W + pad): pad + c * (W + pad) + W] = img
+    return out
+
+
+def save_grid(x: torch.Tensor, path: str | Path, nrow: int | None = None, scale: int = 4) -> Path:
+    """Save a batch as a PNG grid, enlarged ``scale`` times with crisp pixels."""
+    from PIL import Image
+
+    img = Image.fromarray(grid(x, nrow))
+    img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(path)
+    return path
+
+
+def show_grid(x: torch.Tensor, nrow: int | None = None, title: str | None = None, ax=None, captions=None):
+    """Show a batch as a grid in a matplotlib figure; returns the axes."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        n = nrow or int(np.ceil(np.sqrt(len(x))))
+        _, ax = plt.subplots(figsize=(min(12, 1.3 * n + 1), min(12, 1.3 * np.ceil(len(x) / n) + 0.6)))
+    ax.imshow(grid(x, nrow), interpolation="nearest")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_schedules(names=("linear", "cosine"), T: int = 1000):
+    """alpha_bar_t and log-SNR(t) of each schedule, side by side; returns the figure."""
+    import matplotlib.pyplot as plt
+
+    from . import schedules
+
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 3.6))
+    for name in names:
+        s = schedules.get(name, T)
+        a.plot(s.alpha_bar.numpy(), label=name)
+        b.plot(10 * torch.log10(s.snr).numpy(), label=name)
+    a.set(xlabel="step t", ylabel="ᾱ_t (share of the drawing's variance left)", title="How much drawing is left")
+    b.set(xlabel="step t", ylabel="SNR(t) in dB", title="Signal-to-noise ratio")
+    b.axhline(0, color="grey", lw=0.8, ls="--")
+    for ax in (a, b):
+        ax.legend()
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def filmstrip(frames: torch.Tensor, labels=None, title: str | None = None, ax=None):
+    """A row of images (N, C, H, W) in [-1, 1], each with an optional label underneath."""
+    import matplotlib.pyplot as plt
+
+    n = len(frames)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.4 * n, 1.9))
+    ax.imshow(grid(frames, nrow=n, pad=2, pad_value=255), interpolation="nearest")
+    ax.set_axis_off()
+    if labels is not None:
+        H = frames.shape[-1]
+        for i, lab in enumerate(labels):
+            ax.text(2 + i * (H + 2) + H / 2, H + 4, str(lab), ha="center", va="top", fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax

@@ -1,0 +1,155 @@
+"""Cleaning up the dust: DDPM and DDIM sampling as generators.
+
+One loop serves every model and both samplers. At each step the denoiser predicts
+the noise eps_hat in x_t; from it the clean drawing is estimated (Ho et al. 2020, eq. 15)
+
+    x0_hat = (x_t - sqrt(1 - alpha_bar_t) eps_hat) / sqrt(alpha_bar_t)
+
+and the next, less dusty x_{t'} (t' < t) is drawn by one of two update rules:
+
+* ``ddpm`` — ancestral sampling from the posterior q(x_{t'} | x_t, x0_hat)
+  (Ho et al. 2020, eqs. 6-7), with beta_t replaced by 1 - alpha_bar_t / alpha_bar_t'
+  when steps are skipped:
+      mu = sqrt(alpha_bar_t') beta_t / (1 - alpha_bar_t) x0_hat
+           + sqrt(alpha_t) (1 - alpha_bar_t') / (1 - alpha_bar_t) x_t
+      sigma^2 = beta_t (1 - alpha_bar_t') / (1 - alpha_bar_t)
+* ``ddim`` — Song et al. 2021, eq. 12, with eta in [0, 1]:
+      sigma = eta sqrt((1 - alpha_bar_t') / (1 - alpha_bar_t)) sqrt(1 - alpha_bar_t / alpha_bar_t')
+      x_t' = sqrt(alpha_bar_t') x0_hat + sqrt(1 - alpha_bar_t' - sigma^2) eps_hat + sigma z
+  eta = 0 is deterministic; eta = 1 has DDPM's posterior variance.
+
+Each step yields a ``StepRecord``; callers keep what they need (``sample`` keeps the end).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+import torch
+
+from .schedules import Schedule
+
+SAMPLERS = ("ddpm", "ddim")
+
+
+@dataclass
+class StepRecord:
+    """What happened at one denoising step, from x_t to x_prev."""
+
+    i: int  # step number in this run, 0 = first (noisiest)
+    t: int  # timestep of x_t
+    t_prev: int  # timestep of x_prev (-1: the final, clean image)
+    x_t: torch.Tensor  # (B, C, H, W) the input of this step
+    eps_hat: torch.Tensor  # (B, C, H, W) predicted noise (after guidance, if any)
+    x0_hat: torch.Tensor  # (B, C, H, W) predicted clean image
+    x_prev: torch.Tensor  # (B, C, H, W) the output of this step
+    sigma: float  # std of the fresh noise added at this step
+    extras: dict = field(default_factory=dict)  # e.g. what guidance did
+
+
+# A guidance function: (x_t, t, eps_hat, record_extras) -> guided eps_hat.
+CondFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, dict], torch.Tensor]
+
+
+def ddim_sigma(ab_t: torch.Tensor, ab_prev: torch.Tensor, eta: float) -> torch.Tensor:
+    """Song et al. 2021, eq. 16."""
+    return eta * ((1 - ab_prev) / (1 - ab_t)).sqrt() * (1 - ab_t / ab_prev).sqrt()
+
+
+def denoise(
+    model: Callable,
+    x_T: torch.Tensor,
+    schedule: Schedule,
+    steps: int | None = None,
+    sampler: str = "ddim",
+    eta: float = 0.0,
+    generator: torch.Generator | None = None,
+    clip_x0: bool = True,
+    cond_fn: CondFn | None = None,
+    **model_kwargs,
+) -> Iterator[StepRecord]:
+    """Denoise ``x_T`` step by step, yielding a StepRecord per step.
+
+    ``model(x_t, t, **model_kwargs)`` returns eps_hat; ``steps`` (default: all T) are spread
+    evenly over the schedule; ``cond_fn`` may change eps_hat at each step (guidance).
+    """
+    if sampler not in SAMPLERS:
+        raise ValueError(f"unknown sampler {sampler!r}; choose one of {SAMPLERS}")
+    if not 0.0 <= eta <= 1.0:
+        raise ValueError(f"eta must be in [0, 1], got {eta}")
+    ts = schedule.subsequence(steps or schedule.T)
+    alpha_bar = schedule.alpha_bar.to(torch.float64)
+    x = x_T
+    for i, t in enumerate(ts):
+        t_prev = ts[i + 1] if i + 1 < len(ts) else -1
+        ab_t = alpha_bar[t]
+        ab_prev = alpha_bar[t_prev] if t_prev >= 0 else torch.ones((), dtype=torch.float64)
+        t_batch = torch.full((x.shape[0],), t, device=x.device, dtype=torch.long)
+        with torch.no_grad():
+            eps_hat = model(x, t_batch, **model_kwargs)
+        extras: dict = {}
+        if cond_fn is not None:
+            eps_hat = cond_fn(x, t_batch, eps_hat, extras)
+        # x0_hat = (x_t - sqrt(1 - ab_t) eps_hat) / sqrt(ab_t)   (eq. 15)
+        x0_hat = (x - (1 - ab_t).sqrt().float() * eps_hat) / ab_t.sqrt().float()
+        if clip_x0:
+            x0_hat = x0_hat.clamp(-1, 1)
+            # keep eps consistent with the clipped x0_hat (as diffusers does)
+            eps_hat = (x - ab_t.sqrt().float() * x0_hat) / (1 - ab_t).sqrt().float()
+        z = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype) if t_prev >= 0 else None
+        if sampler == "ddpm":
+            beta_t = 1 - ab_t / ab_prev  # the effective beta between t and t_prev
+            c0 = ab_prev.sqrt() * beta_t / (1 - ab_t)
+            ct = (1 - beta_t).sqrt() * (1 - ab_prev) / (1 - ab_t)
+            sigma = (beta_t * (1 - ab_prev) / (1 - ab_t)).sqrt()
+            x_prev = c0.float() * x0_hat + ct.float() * x
+        else:
+            sigma = ddim_sigma(ab_t, ab_prev, eta)
+            x_prev = ab_prev.sqrt().float() * x0_hat + (1 - ab_prev - sigma ** 2).clamp(min=0).sqrt().float() * eps_hat
+        if z is not None:
+            x_prev = x_prev + sigma.float() * z
+        yield StepRecord(i, t, t_prev, x, eps_hat, x0_hat, x_prev, float(sigma), extras)
+        x = x_prev
+
+
+def start_noise(model, n: int, seed: int = 0, device=None) -> tuple[torch.Tensor, torch.Generator]:
+    """x_T ~ N(0, I) for ``n`` images from ``seed``, and the generator that continues it.
+
+    Noise is drawn on the CPU so the same seed gives the same start on any device.
+    """
+    cfg = model.config
+    g = torch.Generator().manual_seed(seed)
+    x_T = torch.randn(n, cfg.in_channels, cfg.image_size, cfg.image_size, generator=g)
+    return x_T.to(device or next(model.parameters()).device), g
+
+
+def sample_steps(model, n: int, steps: int = 50, sampler: str = "ddim", seed: int = 0, eta: float = 0.0,
+                 x_T: torch.Tensor | None = None, **kwargs) -> Iterator[StepRecord]:
+    """The step-by-step generator for ``n`` images of ``model`` from ``seed``.
+
+    ``eta`` only matters for DDIM. Fresh noise for stochastic steps comes from a
+    generator seeded with ``seed`` (on the CPU, moved to the model's device).
+    """
+    noise, g = start_noise(model, n, seed)
+    x_T = noise if x_T is None else x_T
+    device = next(model.parameters()).device
+    if device.type != "cpu":  # CPU generators cannot feed CUDA tensors
+        g = torch.Generator(device).manual_seed(seed)
+    was_training = model.training
+    model.eval()
+    try:
+        yield from denoise(model, x_T.to(device), model.schedule, steps, sampler, eta, g, **kwargs)
+    finally:
+        model.train(was_training)
+
+
+def sample(model, n: int, steps: int = 50, sampler: str = "ddim", seed: int = 0, eta: float = 0.0,
+           progress: bool = False, **kwargs) -> torch.Tensor:
+    """``n`` images (n, C, H, W) in [-1, 1]: run the sampler to the end, keep only the result."""
+    from tqdm.auto import tqdm
+
+    x = None
+    for rec in tqdm(sample_steps(model, n, steps, sampler, seed, eta, **kwargs), total=steps,
+                    desc=f"{sampler} sampling", disable=not progress, leave=False):
+        x = rec.x_prev
+    return x.clamp(-1, 1).cpu()

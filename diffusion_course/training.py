@@ -1,0 +1,210 @@
+"""Training a denoiser: predict the noise (Ho et al. 2020, Algorithm 1).
+
+    x_0 ~ scenes,  t ~ U{0..T-1},  eps ~ N(0, I)
+    x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps
+    loss = w(t) || eps - eps_theta(x_t, t) ||^2
+
+with Min-SNR-gamma weighting w(t) = min(SNR(t), gamma) / SNR(t) (Hang et al. 2023), which
+stops the nearly-clean steps from dominating. AdamW with warm-up and cosine decay,
+gradient clipping, and an EMA of the weights whose decay warms up (an EMA with a fixed
+0.999 decay would still carry the random initial weights after a thousand steps).
+
+Runs are seeded and resumable: ``state.safetensors`` in the run folder holds weights,
+EMA, optimiser moments, RNG state and the loss history; a resumed run continues exactly.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import math
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, safe_open, save_file
+
+from . import checkpoints, config as config_mod
+from .config import TrainConfig
+from .models import build
+from .scenes import ScenePool
+
+
+def cpu_has_native_bf16() -> bool:
+    """True where the CPU has bf16 instructions (AVX512-BF16 or AMX), which make bf16 autocast pay."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for ``precision`` ("fp32", "bf16", "auto"), or None for plain fp32."""
+    if precision == "fp32":
+        return None
+    if precision == "bf16":
+        return torch.bfloat16
+    if precision == "auto":
+        if device.type == "cuda":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
+        return torch.bfloat16 if cpu_has_native_bf16() else None
+    raise ValueError(f"unknown precision {precision!r}; choose fp32, bf16 or auto")
+
+
+def min_snr_weight(snr: torch.Tensor, gamma: float) -> torch.Tensor:
+    """Min-SNR-gamma loss weight for epsilon-prediction: min(SNR, gamma) / SNR."""
+    if gamma <= 0:
+        return torch.ones_like(snr)
+    return snr.clamp(max=gamma) / snr
+
+
+def lr_at(step: int, cfg: TrainConfig) -> float:
+    """Linear warm-up, then cosine decay to 5 % of the peak at ``cfg.steps``."""
+    if step < cfg.warmup:
+        return cfg.lr * (step + 1) / cfg.warmup
+    p = min(1.0, (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup))
+    return cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * p)))
+
+
+class Trainer:
+    """Trains one model; ``trainer.ema`` is the model to sample from."""
+
+    def __init__(self, model_config, cfg: TrainConfig = TrainConfig(), run_dir: str | Path | None = None,
+                 device: str | torch.device | None = None, pool: ScenePool | None = None, progress: bool = True):
+        if isinstance(model_config, str):
+            model_config = config_mod.preset(model_config)
+        self.model_config, self.cfg = model_config, cfg
+        self.device = torch.device(device) if device else checkpoints.default_device()
+        self.run_dir = Path(run_dir) if run_dir else None
+        self.progress = progress
+        torch.manual_seed(cfg.seed)
+        self.model = build(model_config).to(self.device)
+        self.ema = copy.deepcopy(self.model).eval().requires_grad_(False)
+        self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.generator = torch.Generator().manual_seed(cfg.seed)
+        self.autocast_dtype = resolve_precision(cfg.precision, self.device)
+        self.step, self.losses, self.elapsed = 0, [], 0.0
+        schedule = self.model.schedule
+        self.alpha_bar = schedule.alpha_bar.float().to(self.device)
+        self.weight = min_snr_weight(schedule.snr.float(), cfg.min_snr_gamma).to(self.device)
+        self.pool = pool if pool is not None else ScenePool(cfg.pool_size, seed=cfg.seed, progress=progress,
+                                                            size=model_config.image_size)
+        if self.run_dir and (self.run_dir / "state.safetensors").exists():
+            self.load_state()
+
+    # ---------------------------------------------------------------- one step
+    def loss(self, x0: torch.Tensor) -> torch.Tensor:
+        """The weighted denoising loss on a batch of clean images (B, C, H, W)."""
+        B = x0.shape[0]
+        g = self.generator
+        t = torch.randint(0, len(self.alpha_bar), (B,), generator=g).to(self.device)
+        eps = torch.randn(x0.shape, generator=g).to(self.device)
+        ab = self.alpha_bar[t].view(B, 1, 1, 1)
+        x_t = ab.sqrt() * x0 + (1 - ab).sqrt() * eps  # q(x_t | x_0)
+        with torch.autocast(self.device.type, dtype=self.autocast_dtype or torch.bfloat16,
+                            enabled=self.autocast_dtype is not None):
+            eps_hat = self.model(x_t, t)
+        per_image = F.mse_loss(eps_hat.float(), eps, reduction="none").mean(dim=(1, 2, 3))
+        return (self.weight[t] * per_image).mean()
+
+    def train_step(self) -> float:
+        cfg = self.cfg
+        for group in self.opt.param_groups:
+            group["lr"] = lr_at(self.step, cfg)
+        x0 = self.pool.sample(cfg.batch_size, generator=self.generator).to(self.device)
+        loss = self.loss(x0)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.grad_clip:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+        self.opt.step()
+        self.update_ema()
+        self.step += 1
+        self.losses.append(loss.item())
+        return self.losses[-1]
+
+    @torch.no_grad()
+    def update_ema(self) -> None:
+        decay = min(self.cfg.ema_decay, (1 + self.step) / (10 + self.step))  # warm-up
+        for e, p in zip(self.ema.parameters(), self.model.parameters()):
+            e.lerp_(p.detach(), 1 - decay)
+        for e, b in zip(self.ema.buffers(), self.model.buffers()):
+            e.copy_(b)
+
+    # ---------------------------------------------------------------- the loop
+    def run(self, steps: int | None = None, minutes: float | None = None) -> "Trainer":
+        """Train until ``steps`` total (default: the config's) or for ``minutes`` of wall time,
+        checkpointing every ``checkpoint_every`` steps when there is a run folder."""
+        from tqdm.auto import tqdm
+
+        target = steps if steps is not None else self.cfg.steps
+        deadline = time.time() + 60 * minutes if minutes else None
+        self.model.train()
+        bar = tqdm(total=target, initial=self.step, desc="training", disable=not self.progress)
+        try:
+            while self.step < target and (deadline is None or time.time() < deadline):
+                t0 = time.perf_counter()
+                loss = self.train_step()
+                self.elapsed += time.perf_counter() - t0
+                bar.update(1)
+                if self.step % 10 == 0:
+                    bar.set_postfix(loss=f"{sum(self.losses[-50:]) / len(self.losses[-50:]):.4f}")
+                if self.run_dir and self.step % self.cfg.checkpoint_every == 0:
+                    self.save_state()
+        finally:
+            bar.close()
+            if self.run_dir:
+                self.save_state()
+        return self
+
+    # ---------------------------------------------------------------- resume
+    def save_state(self) -> None:
+        """Everything needed to resume exactly, in one safetensors file (written atomically)."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        tensors = {f"model.{k}": v.contiguous() for k, v in self.model.state_dict().items()}
+        tensors |= {f"ema.{k}": v.contiguous() for k, v in self.ema.state_dict().items()}
+        for i, s in self.opt.state_dict()["state"].items():
+            for k, v in s.items():
+                tensors[f"opt.{i}.{k}"] = torch.as_tensor(v).contiguous()
+        tensors["rng"] = self.generator.get_state()
+        meta = {"step": str(self.step), "elapsed": str(self.elapsed), "losses": json.dumps(self.losses),
+                "model_config": json.dumps(config_mod.to_dict(self.model_config)),
+                "train_config": json.dumps(dataclasses.asdict(self.cfg))}
+        tmp = self.run_dir / "state.tmp"
+        save_file({k: v.cpu() for k, v in tensors.items()}, tmp, metadata=meta)
+        tmp.replace(self.run_dir / "state.safetensors")
+
+    def load_state(self) -> None:
+        path = self.run_dir / "state.safetensors"
+        with safe_open(path, "pt") as f:
+            meta = f.metadata()
+        if config_mod.from_dict(json.loads(meta["model_config"])) != self.model_config:
+            raise checkpoints.CheckpointError(
+                f"{path} was trained with another model config; use a new --out folder or delete {path}")
+        saved = json.loads(meta["train_config"])
+        ours = dataclasses.asdict(self.cfg)
+        differ = {k for k in ours if k not in ("steps", "checkpoint_every") and saved.get(k) != ours[k]}
+        if differ:
+            raise checkpoints.CheckpointError(
+                f"{path} was trained with other settings ({', '.join(sorted(differ))}); "
+                "resume with the same settings or use a new --out folder")
+        state = load_file(path)
+        self.model.load_state_dict({k[6:]: v for k, v in state.items() if k.startswith("model.")})
+        self.ema.load_state_dict({k[4:]: v for k, v in state.items() if k.startswith("ema.")})
+        opt_state = self.opt.state_dict()
+        for key, v in state.items():
+            if key.startswith("opt."):
+                _, i, name = key.split(".", 2)
+                opt_state["state"].setdefault(int(i), {})[name] = v.to(self.device) if name != "step" else v
+        self.opt.load_state_dict(opt_state)
+        self.generator.set_state(state["rng"])
+        self.step, self.elapsed = int(meta["step"]), float(meta["elapsed"])
+        self.losses = json.loads(meta["losses"])
+
+
+def train(model_config, cfg: TrainConfig = TrainConfig(), steps: int | None = None, minutes: float | None = None,
+          **kwargs) -> Trainer:
+    """Build a Trainer and run it; returns the trainer (``.ema`` to sample, ``.losses`` to plot)."""
+    return Trainer(model_config, cfg, **kwargs).run(steps, minutes)

@@ -1,0 +1,109 @@
+import json
+
+import pytest
+import torch
+
+from diffusion_course import checkpoints, config, scenes, schedules
+from diffusion_course.config import TrainConfig
+from diffusion_course.training import Trainer, lr_at, min_snr_weight
+
+TINY = config.preset("unet-tiny")
+
+
+@pytest.fixture(scope="module")
+def pool():
+    return scenes.ScenePool(256, seed=0)
+
+
+def cfg(**kw):
+    return TrainConfig(**{"steps": 12, "batch_size": 16, "warmup": 4, "precision": "fp32", **kw})
+
+
+def test_min_snr_weight_closed_form():
+    snr = torch.tensor([0.1, 1.0, 5.0, 20.0, 1000.0])
+    assert torch.allclose(min_snr_weight(snr, 5.0), torch.tensor([1.0, 1.0, 1.0, 0.25, 0.005]))
+    assert torch.equal(min_snr_weight(snr, 0), torch.ones(5))
+
+
+def test_lr_schedule_warms_up_then_decays():
+    c = TrainConfig(steps=1000, warmup=100, lr=1e-3)
+    assert lr_at(0, c) == pytest.approx(1e-5)
+    assert lr_at(99, c) == pytest.approx(1e-3)
+    assert lr_at(550, c) == pytest.approx(1e-3 * (0.05 + 0.95 * 0.5))
+    assert lr_at(1000, c) == pytest.approx(5e-5)
+
+
+def test_ema_warms_up():
+    tr = Trainer(TINY, cfg(), pool=scenes.ScenePool(32), progress=False)
+    before = [p.clone() for p in tr.ema.parameters()]
+    tr.train_step()
+    # decay at step 0 is 1/10, so the EMA moves 90 % of the way to the new weights
+    for e, b, p in zip(tr.ema.parameters(), before, tr.model.parameters()):
+        assert torch.allclose(e, 0.1 * b + 0.9 * p, atol=1e-6)
+
+
+def test_a_few_steps_reduce_the_loss(pool):
+    tr = Trainer(TINY, cfg(steps=80, lr=3e-3, batch_size=32), pool=pool, progress=False).run()
+    first, last = sum(tr.losses[:10]) / 10, sum(tr.losses[-10:]) / 10
+    assert last < 0.6 * first, (first, last)
+
+
+def test_resume_continues_exactly(tmp_path, pool):
+    straight = Trainer(TINY, cfg(), pool=pool, progress=False).run(steps=8)
+    part = Trainer(TINY, cfg(), run_dir=tmp_path / "run", pool=pool, progress=False).run(steps=4)
+    assert (tmp_path / "run" / "state.safetensors").exists()
+    resumed = Trainer(TINY, cfg(), run_dir=tmp_path / "run", pool=pool, progress=False)
+    assert resumed.step == 4 and resumed.losses == part.losses
+    resumed.run(steps=8)
+    assert resumed.losses == pytest.approx(straight.losses, rel=1e-5)
+    for a, b in zip(resumed.ema.state_dict().values(), straight.ema.state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_resume_refuses_other_settings(tmp_path, pool):
+    Trainer(TINY, cfg(), run_dir=tmp_path, pool=pool, progress=False).run(steps=2)
+    with pytest.raises(checkpoints.CheckpointError, match="other settings"):
+        Trainer(TINY, cfg(lr=1.0), run_dir=tmp_path, pool=pool, progress=False)
+    with pytest.raises(checkpoints.CheckpointError, match="model config"):
+        Trainer(config.preset("unet-small"), cfg(), run_dir=tmp_path, pool=pool, progress=False)
+
+
+def test_bf16_autocast_trains(pool):
+    tr = Trainer(TINY, cfg(precision="bf16"), pool=pool, progress=False).run(steps=3)
+    assert tr.autocast_dtype == torch.bfloat16 and all(torch.isfinite(torch.tensor(tr.losses)))
+    with pytest.raises(ValueError, match="precision"):
+        Trainer(TINY, cfg(precision="fp8"), pool=pool, progress=False)
+
+
+def test_save_and_load_round_trip(tmp_path):
+    from diffusion_course import build, load_model
+
+    model = build("unet-tiny")
+    torch.nn.init.normal_(model.conv_out.weight)
+    path = checkpoints.save_model(tmp_path / "m", model, {"note": "test"})
+    again = load_model(path)
+    x = torch.randn(2, 3, 32, 32)
+    assert torch.equal(model.eval()(x, 3), again(x, 3))
+    assert json.loads((tmp_path / "m.json").read_text()) == {"note": "test"}
+    assert again.config == model.config
+
+
+def test_missing_and_corrupt_checkpoints_fail_clearly(tmp_path, monkeypatch):
+    from diffusion_course import load_model, load_pretrained
+
+    monkeypatch.setattr(checkpoints, "DATA_DIR", tmp_path)
+    with pytest.raises(checkpoints.CheckpointError, match="python -m diffusion_course train --preset unet-nope"):
+        load_pretrained("unet-nope")
+    bad = tmp_path / "broken.safetensors"
+    bad.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00not json at all")
+    with pytest.raises(checkpoints.CheckpointError, match="not a readable safetensors"):
+        load_model(bad)
+    assert bad.exists()  # never deleted behind the user's back
+
+
+def test_schedule_travels_with_the_model():
+    from diffusion_course import build
+
+    m = build(config.UNetConfig(channels=(16, 32, 32), blocks=1, schedule="linear", T=200))
+    assert m.schedule.name == "linear" and m.schedule.T == 200
+    assert torch.allclose(m.schedule.alpha_bar, schedules.linear(200).alpha_bar)
