@@ -155,3 +155,80 @@ def _check_01_snr_db(answer) -> bool:
     if abs(answer - schedules.cosine().snr[500].item()) < 1e-3:
         return _report(False, "that is the SNR itself; decibels are 10 * log10(SNR)")
     return _report(False, f"{answer:.2f} dB is off; SNR = alpha_bar / (1 - alpha_bar), in dB 10 * log10(SNR).")
+
+
+def _check_function(name: str, fn, reference, cases, hint: str) -> bool:
+    """Compare a learner's function with the reference on each case (a tuple of arguments)."""
+    for args in cases:
+        got = fn(*args)
+        if got is None:
+            print(f"⏳ {name}: your function returns None — write it and run the cell again.")
+            return False
+        want = reference(*args)
+        got = torch.as_tensor(got, dtype=torch.float32)
+        if got.shape != torch.as_tensor(want).shape:
+            return _report(False, f"{name}: shape {tuple(got.shape)}, expected {tuple(torch.as_tensor(want).shape)}")
+        if not torch.allclose(got, torch.as_tensor(want, dtype=torch.float32), atol=1e-4, rtol=1e-4):
+            return _report(False, f"{name}: not quite — {hint}")
+    return _report(True, f"{name}: matches on all {len(cases)} test cases.")
+
+
+def _x_eps_ab_cases():
+    g = torch.Generator().manual_seed(2)
+    ab = schedules.cosine().alpha_bar.float()
+    return [(torch.randn(2, 3, 4, 4, generator=g), torch.randn(2, 3, 4, 4, generator=g), ab[t], ab[tp])
+            for t, tp in ((999, 979), (500, 480), (40, 20))]
+
+
+# ----------------------------------------------------------------------------- 02 cleaning up
+
+def _sol_02_x0_hat():
+    def my_x0_hat(x_t, eps_hat, alpha_bar_t):
+        return (x_t - (1 - alpha_bar_t).sqrt() * eps_hat) / alpha_bar_t.sqrt()
+    return my_x0_hat
+
+
+@exercise("02.x0_hat", _sol_02_x0_hat)
+def _check_02_x0_hat(fn) -> bool:
+    return _check_function("02.x0_hat", fn, _sol_02_x0_hat(), [c[:3] for c in _x_eps_ab_cases()],
+                           "undo the shortcut: x_t = sqrt(ab) x0 + sqrt(1 - ab) eps, solved for x0")
+
+
+def _sol_02_ddim_step():
+    def my_ddim_step(x_t, eps_hat, alpha_bar_t, alpha_bar_prev):
+        x0_hat = (x_t - (1 - alpha_bar_t).sqrt() * eps_hat) / alpha_bar_t.sqrt()
+        return alpha_bar_prev.sqrt() * x0_hat + (1 - alpha_bar_prev).sqrt() * eps_hat
+    return my_ddim_step
+
+
+@exercise("02.ddim_step", _sol_02_ddim_step)
+def _check_02_ddim_step(fn) -> bool:
+    return _check_function("02.ddim_step", fn, _sol_02_ddim_step(), _x_eps_ab_cases(),
+                           "first estimate x0_hat, then re-dust it to t_prev with the *same* eps_hat")
+
+
+# ----------------------------------------------------------------------------- 03 team CNN
+
+def _sol_03_rf():
+    def my_receptive_field(n_convs, k=3):
+        return 1 + n_convs * (k - 1)
+    return my_receptive_field
+
+
+@exercise("03.receptive_field", _sol_03_rf)
+def _check_03_rf(fn) -> bool:
+    return _check_function("03.receptive_field", fn, _sol_03_rf(), [(1, 3), (2, 3), (5, 3), (3, 5), (10, 3)],
+                           "one k x k conv sees k pixels; each further one adds k - 1")
+
+
+def _sol_03_cell() -> int:
+    return 4  # two stride-2 downsamplings: 32 -> 16 -> 8, so one cell covers 32 / 8 = 4 pixels a side
+
+
+@exercise("03.cell_size", _sol_03_cell)
+def _check_03_cell(answer) -> bool:
+    if answer == 4:
+        return _report(True, "4 × 4 input pixels sit under each cell of the 8 × 8 level (32 / 8 = 4).")
+    if answer == 16:
+        return _report(False, "16 is the number of pixels; the question asks for the side of the square")
+    return _report(False, "each stride-2 downsampling halves the side: 32 → 16 → 8. How many pixels per cell side?")

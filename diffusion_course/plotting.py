@@ -66,6 +66,7 @@ def plot_schedules(names=("linear", "cosine"), T: int = 1000):
     a.set(xlabel="step t", ylabel="ᾱ_t (share of the drawing's variance left)", title="How much drawing is left")
     b.set(xlabel="step t", ylabel="SNR(t) in dB", title="Signal-to-noise ratio")
     b.axhline(0, color="grey", lw=0.8, ls="--")
+    b.set_ylim(-50, 45)  # the cosine schedule plunges at the very last step (beta clipped at 0.999)
     for ax in (a, b):
         ax.legend()
         ax.grid(alpha=0.3)
@@ -89,3 +90,34 @@ def filmstrip(frames: torch.Tensor, labels=None, title: str | None = None, ax=No
     if title:
         ax.set_title(title, fontsize=10)
     return ax
+
+
+def loss_curve(losses, window: int = 25, ax=None, title: str = "training loss"):
+    """Raw loss per step (faint) and its moving average (bold), on a log scale."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3))
+    y = np.asarray(losses, dtype=float)
+    ax.plot(y, alpha=0.3, lw=0.8, label="per step")
+    if len(y) >= window:
+        ax.plot(np.arange(window - 1, len(y)), np.convolve(y, np.ones(window) / window, "valid"), lw=2,
+                label=f"mean of {window}")
+    ax.set(yscale="log", xlabel="step", ylabel="weighted MSE on the noise", title=title)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend()
+    return ax
+
+
+def rows(named: dict, labels=None, title: str | None = None):
+    """One filmstrip per entry of ``{row title: (N, C, H, W)}``, stacked; returns the figure."""
+    import matplotlib.pyplot as plt
+
+    n = max(len(v) for v in named.values())
+    fig, axes = plt.subplots(len(named), 1, figsize=(min(14, 1.4 * n + 1), 1.9 * len(named)), squeeze=False)
+    for ax, (name, frames) in zip(axes[:, 0], named.items()):
+        filmstrip(frames, labels=labels, title=name, ax=ax)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

@@ -90,3 +90,42 @@ def dust_slider(x0: torch.Tensor, names=("linear", "cosine"), seed: int = 0, sto
     show(0)
     cols = [W.VBox([panels[n], labels[n]]) for n in names]
     return W.VBox([controls, W.HBox(cols)])
+
+
+def _panel_png(frame: torch.Tensor, scale: int) -> bytes:
+    """An image (3, H, W) in [-1, 1] as is; a single map (H, W) as a heatmap."""
+    if frame.ndim == 2:
+        from matplotlib import colormaps
+
+        f = frame.float()
+        f = (f - f.min()) / (f.max() - f.min() + 1e-8)
+        rgb = (colormaps["magma"](f.numpy())[..., :3] * 255).astype(np.uint8)
+        return png(rgb, scale)
+    return png(frame, scale)
+
+
+class FramePlayer(W.VBox):
+    """Play several stacks of frames side by side: {title: (S, 3, H, W) images or (S, H, W) maps}.
+
+    ``captions[s]`` is shown under the panels at step s. Every frame is encoded once, up front.
+    """
+
+    def __init__(self, stacks: dict[str, torch.Tensor], captions=None, scale: int = 6, interval_ms: int = 200):
+        lengths = {len(v) for v in stacks.values()}
+        if len(lengths) != 1:
+            raise ValueError(f"all stacks need the same number of frames, got {sorted(lengths)}")
+        n = lengths.pop()
+        self.frames = {k: [_panel_png(f, scale) for f in v] for k, v in stacks.items()}
+        self.captions = list(captions) if captions is not None else [f"step {i}" for i in range(n)]
+        self.play, self.slider, controls = player(n, "step", interval_ms)
+        self.panels = {k: W.Image(value=v[0], format="png") for k, v in self.frames.items()}
+        self.caption = W.HTML()
+        cols = [W.VBox([W.HTML(f"<b>{k}</b>"), img]) for k, img in self.panels.items()]
+        super().__init__([controls, W.HBox(cols), self.caption])
+        self.slider.observe(lambda ch: self.show(ch["new"]), names="value")
+        self.show(0)
+
+    def show(self, i: int) -> None:
+        for k, img in self.panels.items():
+            img.value = self.frames[k][i]
+        self.caption.value = self.captions[i]

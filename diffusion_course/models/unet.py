@@ -86,6 +86,19 @@ class UNet(Denoiser):
                 paths[f"up.{l}.attn"] = f"up.{i}.attn.attn.probs"
         return paths
 
+    def conv_receptive_fields(self) -> dict[str, int]:
+        """Side (pixels) of the input window each level's units see through convolutions alone,
+        on the way down. Each 3x3 conv adds 2 x jump; each stride-2 downsampling doubles the jump.
+        (Attention and GroupNorm let information travel further: the *effective* field differs.)"""
+        rf, jump, out = 3, 1, {}  # the stem is one 3x3 conv
+        for l in range(len(self.config.channels)):
+            rf += self.config.blocks * 2 * 2 * jump  # two 3x3 convs per residual block
+            out[f"down.{l}"] = rf
+            if l < len(self.config.channels) - 1:
+                rf += 2 * jump  # the stride-2 conv
+                jump *= 2
+        return out
+
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         t = self.check_input(x_t, t)
         emb = self.time(t, cond)  # (B, 4*C0)

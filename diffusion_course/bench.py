@@ -1,0 +1,133 @@
+"""Benchmarks: speed and FLOP utilisation, written to ``bench/results.json`` and ``bench/RESULTS.md``.
+
+    python -m diffusion_course bench [--quick]
+
+Machines differ, so every speed is also given as a fraction of a matmul peak measured
+in the same run (the figure that travels). FLOPs come from ``torch.utils.flop_counter``
+(which counts nothing under ``torch.inference_mode``: we use ``no_grad``).
+
+Goals (issue 4): DDIM-50 for 16 images in <= 4 s at >= 30 % of the fp32 matmul peak.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from . import checkpoints
+from .config import TrainConfig
+from .models import build
+
+
+def _best_time(fn, reps: int, warmup: int = 1) -> float:
+    """The fastest of ``reps`` timed calls (the least disturbed by a noisy machine)."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def matmul_peak(dtype: torch.dtype = torch.float32, n: int = 1024, reps: int = 5) -> float:
+    """Achieved GFLOP/s of an n x n matmul (2 n^3 FLOPs), best of ``reps``."""
+    a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
+    t = _best_time(lambda: a @ b, reps, warmup=2)
+    return 2 * n ** 3 / t / 1e9
+
+
+def count_flops(fn) -> int:
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return counter.get_total_flops()
+
+
+def bench_training(preset: str, batch: int, steps: int, precision: str) -> dict:
+    from .scenes import ScenePool
+    from .training import Trainer
+
+    pool = ScenePool(max(256, batch), seed=0)
+    tr = Trainer(preset, TrainConfig(batch_size=batch, precision=precision), pool=pool, progress=False)
+    flops = count_flops(tr.train_step)  # forward + backward of one step
+    t = _best_time(tr.train_step, steps, warmup=1)
+    return {"preset": preset, "batch": batch, "precision": str(tr.autocast_dtype or "fp32"),
+            "seconds_per_step": t, "steps_per_second": 1 / t, "gflop_per_step": flops / 1e9,
+            "gflops": flops / t / 1e9}
+
+
+def bench_sampling(model, n: int, steps: int, reps: int) -> dict:
+    from .samplers import sample
+
+    model = model.cpu().eval()
+    x = torch.randn(n, 3, model.config.image_size, model.config.image_size)
+    with torch.no_grad():
+        flops_forward = count_flops(lambda: model(x, torch.zeros(n, dtype=torch.long)))
+    t = _best_time(lambda: sample(model, n, steps=steps, seed=0), reps, warmup=1)
+    return {"images": n, "steps": steps, "seconds": t, "gflop_per_forward": flops_forward / 1e9,
+            "gflops": flops_forward * steps / t / 1e9}
+
+
+def run(quick: bool = False) -> dict:
+    torch.manual_seed(0)
+    peak32 = matmul_peak(torch.float32, 1024 if not quick else 512, reps=5)
+    peak16 = matmul_peak(torch.bfloat16, 1024 if not quick else 512, reps=5)
+    try:
+        model, source = checkpoints.load_pretrained("unet-scenes", "cpu"), "data/unet-scenes.safetensors"
+    except checkpoints.CheckpointError:
+        model, source = build("unet-scenes"), "untrained (no data/unet-scenes.safetensors)"
+    results = {
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "machine": checkpoints.machine(),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "quick": quick,
+        "matmul_peak_gflops": {"fp32": peak32, "bf16": peak16},
+        "training": [bench_training("unet-scenes", 64 if not quick else 16, 5 if not quick else 2, p)
+                     for p in ("fp32", "bf16")],
+        "sampling": {"model": source, **bench_sampling(model, 16, 50 if not quick else 10, 3 if not quick else 1)},
+    }
+    for tr in results["training"]:
+        peak = peak16 if tr["precision"] != "fp32" else peak32
+        tr["fraction_of_peak"] = tr["gflops"] / peak
+    s = results["sampling"]
+    s["fraction_of_fp32_peak"] = s["gflops"] / peak32
+    s["goal"] = {"seconds_max": 4.0, "fraction_min": 0.30, "met": s["seconds"] <= 4.0 and s["fraction_of_fp32_peak"] >= 0.30}
+    return results
+
+
+def markdown(r: dict) -> str:
+    lines = [
+        "# Benchmark results",
+        "",
+        f"{r['date']} · {r['machine']} · {r['threads']} threads{' · quick' if r['quick'] else ''}",
+        "",
+        "| what | figure | fraction of peak |",
+        "|---|---|---|",
+        f"| matmul peak fp32 | {r['matmul_peak_gflops']['fp32']:.1f} GFLOP/s | 1 |",
+        f"| matmul peak bf16 | {r['matmul_peak_gflops']['bf16']:.1f} GFLOP/s | 1 |",
+    ]
+    for tr in r["training"]:
+        lines.append(f"| training {tr['preset']} batch {tr['batch']}, {tr['precision']} | "
+                     f"{tr['steps_per_second']:.2f} steps/s ({tr['gflops']:.1f} GFLOP/s) | {tr['fraction_of_peak']:.0%} |")
+    s = r["sampling"]
+    lines.append(f"| DDIM-{s['steps']}, {s['images']} images ({s['model']}) | {s['seconds']:.2f} s "
+                 f"({s['gflops']:.1f} GFLOP/s) | {s['fraction_of_fp32_peak']:.0%} of fp32 |")
+    fp32, bf16 = r["training"][0], r["training"][1]
+    lines += ["", f"bf16 autocast trains {fp32['seconds_per_step'] / bf16['seconds_per_step']:.2f}x as fast as fp32 "
+                  "(ratio within this run).",
+              f"DDIM goal (<= 4 s and >= 30 % of fp32 peak): {'met' if s['goal']['met'] else 'not met'}."]
+    return "\n".join(lines) + "\n"
+
+
+def main(quick: bool = False, out: Path = Path("bench")) -> dict:
+    results = run(quick)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (out / "RESULTS.md").write_text(markdown(results))
+    print(markdown(results))
+    return results
