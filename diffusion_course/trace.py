@@ -13,8 +13,10 @@ Recording never imports ipywidgets; display lives in ``widgets`` and ``plotting`
 """
 from __future__ import annotations
 
+import math
 from contextlib import contextmanager
-from typing import Iterator
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
 
 import torch
 
@@ -61,3 +63,168 @@ def receptive_field(model, tap: str, x_t: torch.Tensor, t: int, at: tuple[int, i
     i, j = at if at is not None else (h // 2, w // 2)
     feat[0, :, i, j].abs().sum().backward()
     return x.grad[0].abs().sum(0)
+
+
+# ----------------------------------------------------------------------------- annotated sampling
+
+STORE = torch.float16  # recorded tensors are kept as fp16 on the CPU: half the memory of fp32
+MB = 1_000_000  # budgets are in megabytes (10^6 bytes)
+IMAGES = ("x_t", "x0_hat", "eps_hat")
+
+
+def default_taps(model) -> list[str]:
+    """A small, informative set that fits 16 images x 50 steps in under 100 MB: the lowest level on
+    the way down, the bottleneck and its attention, and a mid-resolution level on the way up."""
+    names = model.tap_names()
+    preferred = [n for n in ("down.2", "mid", "mid.attn", "up.1") if n in names]
+    return preferred or names[:4]
+
+
+@dataclass
+class Trace:
+    """What an annotated sampling run recorded, step by step.
+
+    Per recorded step s (``steps[s]`` is the sampler's step number, ``t[s]`` the timestep):
+    ``x_t``, ``x0_hat``, ``eps_hat``: (S, B, C, H, W); ``taps[name]``: (S, B, ...) — feature
+    maps (S, B, C, h, w) or attention probabilities (S, B, heads, queries, keys);
+    ``grads`` (S, B, C, H, W) when a gradient was asked for. All fp16 on the CPU.
+    ``final``: the finished images (B, C, H, W) in fp32, bit-identical to ``sample``'s.
+    """
+
+    steps: list[int]
+    t: list[int]
+    x_t: torch.Tensor
+    x0_hat: torch.Tensor
+    eps_hat: torch.Tensor
+    taps: dict[str, torch.Tensor]
+    final: torch.Tensor
+    grads: torch.Tensor | None = None
+    extras: dict[str, torch.Tensor] = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def nbytes(self) -> int:
+        """Memory actually held by the recording, in bytes."""
+        tensors = [self.x_t, self.x0_hat, self.eps_hat, self.final, *self.taps.values(), *self.extras.values()]
+        if self.grads is not None:
+            tensors.append(self.grads)
+        return sum(x.numel() * x.element_size() for x in tensors)
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def __repr__(self) -> str:
+        return (f"Trace({len(self)} steps of {self.meta.get('sampler', '?')}-{self.meta.get('total_steps', '?')}, "
+                f"{self.final.shape[0]} images, taps {list(self.taps)}, {self.nbytes / MB:.1f} MB)")
+
+    def save_html(self, path, **viewer_kwargs):
+        """A standalone page that plays this trace with no kernel (see ``widgets.TraceViewer``).
+
+        Display code is imported only here, on demand: recording never needs ipywidgets.
+        """
+        from .widgets import TraceViewer
+
+        return TraceViewer(self, **viewer_kwargs).save_html(path)
+
+
+def _tap_shapes(model, names, image_shape) -> dict[str, tuple[int, ...]]:
+    """Per-image output shape of each tap, from one forward pass on a single image."""
+    device = next(model.parameters()).device
+    with torch.no_grad(), taps(model, names) as seen:
+        model(torch.zeros(1, *image_shape, device=device), torch.zeros(1, dtype=torch.long, device=device))
+    return {n: tuple(seen[n].shape[1:]) for n in names}
+
+
+def estimate_bytes_per_step(model, names, n: int, grads: bool = False) -> int:
+    """Bytes one recorded step costs for ``n`` images: images + tap outputs (+ gradients), fp16."""
+    cfg = model.config
+    image = cfg.in_channels * cfg.image_size ** 2
+    per_image = (len(IMAGES) + int(grads)) * image
+    per_image += sum(math.prod(s) for s in _tap_shapes(model, names, (cfg.in_channels, cfg.image_size,
+                                                                       cfg.image_size)).values())
+    return per_image * n * STORE.itemsize
+
+
+def plan_steps(total: int, bytes_per_step: int, budget_mb: float, every) -> int:
+    """The step stride that fits the budget: ``every="auto"`` picks the smallest that fits
+    (and says so); an explicit ``every`` that does not fit is an error saying what to do."""
+    budget = budget_mb * MB
+    need = lambda k: math.ceil(total / k) * bytes_per_step  # noqa: E731
+    if every == "auto":
+        k = 1
+        while need(k) > budget and k < total:
+            k += 1
+        if need(k) > budget:
+            raise MemoryError(f"even one recorded step needs {bytes_per_step / MB:.1f} MB, over the "
+                              f"{budget_mb} MB budget: record fewer images or taps, or raise budget_mb")
+        if k > 1:
+            print(f"annotate: recording every {k}th step ({math.ceil(total / k)} of {total}) to stay within "
+                  f"{budget_mb} MB (all steps would need {need(1) / MB:.0f} MB)")
+        return k
+    if not isinstance(every, int) or every < 1:
+        raise ValueError(f"every must be a positive int or 'auto', got {every!r}")
+    if need(every) > budget:
+        raise MemoryError(f"recording every {every} step(s) needs {need(every) / MB:.0f} MB, over the "
+                          f"{budget_mb} MB budget: pass every='auto', a larger every, fewer taps or images, "
+                          "or raise budget_mb")
+    return every
+
+
+def annotate(model, n: int = 16, steps: int = 50, sampler: str = "ddim", seed: int = 0, eta: float | None = None,
+             taps_: list[str] | None = None, every="auto", budget_mb: float = 100.0,
+             grad_fn: Callable | None = None, progress: bool = False, **kwargs) -> Trace:
+    """Sample ``n`` images like ``samplers.sample`` and record every ``every``-th step inside the model.
+
+    ``taps_``: tap names to record (default ``default_taps(model)``). ``grad_fn(x_t, eps_hat, x0_hat)``,
+    if given, returns a scalar whose gradient with respect to x_t is recorded (one extra forward and
+    backward pass per recorded step). Guidance extras that are tensors are recorded too.
+    The same seed gives bit-identical final images with annotation on or off.
+    """
+    from tqdm.auto import tqdm
+
+    from .samplers import ETA, sample_steps
+
+    names = default_taps(model) if taps_ is None else list(taps_)
+    per_step = estimate_bytes_per_step(model, names, n, grads=grad_fn is not None)
+    k = plan_steps(steps, per_step, budget_mb, every)
+    rec_steps, rec_t, images, tapped, grads, extras = [], [], {i: [] for i in IMAGES}, {m: [] for m in names}, [], {}
+    final = None
+    with taps(model, names, to=STORE) as seen:
+        gen = sample_steps(model, n, steps, sampler, seed, ETA if eta is None else eta, **kwargs)
+        for rec in tqdm(gen, total=steps, desc="annotated sampling", disable=not progress, leave=False):
+            final = rec.x_prev
+            if rec.i % k and rec.i != steps - 1:  # always keep the last step
+                continue
+            rec_steps.append(rec.i)
+            rec_t.append(rec.t)
+            for name in IMAGES:
+                images[name].append(getattr(rec, name).detach().to("cpu", STORE))
+            for name in names:
+                tapped[name].append(seen[name])
+            for key, value in rec.extras.items():
+                if isinstance(value, torch.Tensor):
+                    extras.setdefault(key, []).append(value.detach().to("cpu", STORE))
+            if grad_fn is not None:
+                grads.append(_grad_wrt_x_t(model, rec, grad_fn).to("cpu", STORE))
+    return Trace(
+        steps=rec_steps, t=rec_t,
+        **{name: torch.stack(v) for name, v in images.items()},
+        taps={name: torch.stack(v) for name, v in tapped.items()},
+        final=final.clamp(-1, 1).cpu(),
+        grads=torch.stack(grads) if grads else None,
+        extras={key: torch.stack(v) for key, v in extras.items()},
+        meta={"sampler": sampler, "total_steps": steps, "every": k, "seed": seed,
+              "eta": ETA if eta is None else eta, "model": type(model).__name__, "budget_mb": budget_mb},
+    )
+
+
+def _grad_wrt_x_t(model, rec, grad_fn) -> torch.Tensor:
+    """d grad_fn(x_t, eps_hat, x0_hat) / d x_t at this step, recomputing the model with gradients on."""
+    sched = model.schedule
+    ab = sched.alpha_bar[rec.t].float().to(rec.x_t.device)
+    with torch.enable_grad():
+        x = rec.x_t.detach().clone().requires_grad_(True)
+        eps_hat = model(x, torch.full((x.shape[0],), rec.t, device=x.device))
+        x0_hat = (x - (1 - ab).sqrt() * eps_hat) / ab.sqrt()
+        (g,) = torch.autograd.grad(grad_fn(x, eps_hat, x0_hat), x)
+    return g

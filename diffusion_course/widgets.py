@@ -19,6 +19,23 @@ except ImportError as e:  # pragma: no cover - ipywidgets is pinned in requireme
 from . import plotting, schedules
 
 
+def in_jupyter() -> bool:
+    """True inside a Jupyter kernel, where widgets can render."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
+
+
+def require_jupyter(what: str = "this widget") -> None:
+    if not in_jupyter():
+        raise RuntimeError(f"{what} needs a running Jupyter kernel (open the course with `make lab`). "
+                           "Outside Jupyter, write a page that plays anywhere with .save_html('trace.html'), "
+                           "or draw still pictures with diffusion_course.plotting.")
+
+
 def png(img: torch.Tensor | np.ndarray, scale: int = 6) -> bytes:
     """One image (C, H, W) in [-1, 1], or uint8 (H, W, C), as PNG bytes, enlarged ``scale`` x."""
     from PIL import Image
@@ -31,10 +48,6 @@ def png(img: torch.Tensor | np.ndarray, scale: int = 6) -> bytes:
     return buf.getvalue()
 
 
-def image(img, scale: int = 6) -> W.Image:
-    return W.Image(value=png(img, scale), format="png")
-
-
 def player(n: int, description: str = "step", interval_ms: int = 150,
            readout: bool = True) -> tuple[W.Play, W.IntSlider, W.HBox]:
     """A Play button and a slider over 0..n-1, linked in the browser."""
@@ -45,51 +58,28 @@ def player(n: int, description: str = "step", interval_ms: int = 150,
     return play, slider, W.HBox([play, slider])
 
 
-def scene_browser(n: int = 64, seed: int = 0) -> W.VBox:
-    """Flip through scenes with a slider; shows each scene with its caption and labels."""
+def scene_browser(n: int = 64, seed: int = 0) -> "FramePlayer":
+    """Flip through scenes with a slider (or Play); each scene with its caption and labels."""
     from . import scenes
 
     x, labels = scenes.batch(n, seed)
-    _, slider, controls = player(n, "scene", 700)
-    img = image(x[0], 8)
-    text = W.HTML()
-
-    def show(i: int) -> None:
-        img.value = png(x[i], 8)
-        lab = labels[i]
-        text.value = (f"<b>{lab.caption}</b><br>objects: {', '.join(lab.objects) or 'none'}; "
-                      f"stars: {len(lab.stars)}")
-
-    slider.observe(lambda ch: show(ch["new"]), names="value")
-    show(0)
-    return W.VBox([controls, img, text])
+    captions = [f"<b>{lab.caption}</b><br>objects: {', '.join(lab.objects) or 'none'}; stars: {len(lab.stars)}"
+                for lab in labels]
+    return FramePlayer({f"scenes of seed {seed}": x}, captions, scale=8, interval_ms=700)
 
 
-def dust_slider(x0: torch.Tensor, names=("linear", "cosine"), seed: int = 0, stops: int = 101) -> W.VBox:
+def dust_slider(x0: torch.Tensor, names=("linear", "cosine"), seed: int = 0, stops: int = 51) -> "FramePlayer":
     """Dust one drawing (C, H, W) under several schedules; a slider (and Play) moves t.
 
     The same noise eps is used for every schedule, so only the schedule differs.
     """
     scheds = [schedules.get(n) for n in names]
-    T = scheds[0].T
-    ts = np.linspace(0, T - 1, stops).round().astype(int)
-    eps = torch.randn(x0.shape, generator=torch.Generator().manual_seed(seed))
-    frames = {n: [png(s.q_sample(x0[None], int(t), eps[None])[0]) for t in ts] for n, s in zip(names, scheds)}
-    _, slider, controls = player(stops, "dust", 120, readout=False)
-    panels = {n: W.Image(value=frames[n][0], format="png") for n in names}
-    labels = {n: W.HTML() for n in names}
-
-    def show(k: int) -> None:
-        t = int(ts[k])
-        for n, s in zip(names, scheds):
-            panels[n].value = frames[n][k]
-            ab = s.alpha_bar[t].item()
-            labels[n].value = f"<b>{n}</b> t={t}<br>drawing √ᾱ={ab ** 0.5:.2f}, dust √(1−ᾱ)={(1 - ab) ** 0.5:.2f}"
-
-    slider.observe(lambda ch: show(ch["new"]), names="value")
-    show(0)
-    cols = [W.VBox([panels[n], labels[n]]) for n in names]
-    return W.VBox([controls, W.HBox(cols)])
+    ts = torch.linspace(0, scheds[0].T - 1, stops).round().long()
+    eps = torch.randn(x0.shape, generator=torch.Generator().manual_seed(seed)).expand(stops, -1, -1, -1)
+    frames = {n: s.q_sample(x0.expand(stops, -1, -1, -1), ts, eps) for n, s in zip(names, scheds)}
+    captions = [f"t = {int(t)}: " + ", ".join(f"{n} keeps √ᾱ = {s.alpha_bar[t].item() ** 0.5:.2f} of the drawing"
+                                              for n, s in zip(names, scheds)) for t in ts]
+    return FramePlayer(frames, captions, interval_ms=120)
 
 
 def _panel_png(frame: torch.Tensor, scale: int) -> bytes:
@@ -107,7 +97,10 @@ def _panel_png(frame: torch.Tensor, scale: int) -> bytes:
 class FramePlayer(W.VBox):
     """Play several stacks of frames side by side: {title: (S, 3, H, W) images or (S, H, W) maps}.
 
-    ``captions[s]`` is shown under the panels at step s. Every frame is encoded once, up front.
+    Every frame is encoded once, up front, into an ``ipywidgets.Stack`` per panel whose
+    ``selected_index`` is jslinked to the step slider: playback runs in the browser, with no
+    round-trips to the kernel, and keeps working in a page exported without a kernel.
+    ``captions[s]`` is shown under the panels at step s.
     """
 
     def __init__(self, stacks: dict[str, torch.Tensor], captions=None, scale: int = 6, interval_ms: int = 200):
@@ -115,17 +108,202 @@ class FramePlayer(W.VBox):
         if len(lengths) != 1:
             raise ValueError(f"all stacks need the same number of frames, got {sorted(lengths)}")
         n = lengths.pop()
-        self.frames = {k: [_panel_png(f, scale) for f in v] for k, v in stacks.items()}
-        self.captions = list(captions) if captions is not None else [f"step {i}" for i in range(n)]
-        self.play, self.slider, controls = player(n, "step", interval_ms)
-        self.panels = {k: W.Image(value=v[0], format="png") for k, v in self.frames.items()}
-        self.caption = W.HTML()
-        cols = [W.VBox([W.HTML(f"<b>{k}</b>"), img]) for k, img in self.panels.items()]
-        super().__init__([controls, W.HBox(cols), self.caption])
-        self.slider.observe(lambda ch: self.show(ch["new"]), names="value")
-        self.show(0)
+        captions = list(captions) if captions is not None else [f"step {i + 1}/{n}" for i in range(n)]
+        if len(captions) != n:
+            raise ValueError(f"{len(captions)} captions for {n} frames")
+        self.play, self.slider, controls = player(n, "step", interval_ms, readout=False)
+        self.stacks = {k: W.Stack([W.Image(value=_panel_png(f, scale), format="png") for f in v], selected_index=0)
+                       for k, v in stacks.items()}
+        caption = W.Stack([W.HTML(c) for c in captions], selected_index=0)
+        for stack in [*self.stacks.values(), caption]:
+            W.jslink((self.slider, "value"), (stack, "selected_index"))
+        cols = [W.VBox([W.HTML(f"<b>{k}</b>"), st]) for k, st in self.stacks.items()]
+        super().__init__([controls, W.HBox(cols), caption])
 
-    def show(self, i: int) -> None:
-        for k, img in self.panels.items():
-            img.value = self.frames[k][i]
-        self.caption.value = self.captions[i]
+
+# ----------------------------------------------------------------------------- the trace viewer
+
+def is_attention(name: str) -> bool:
+    return name.endswith("attn")
+
+
+def tap_frames(trace, tap: str, b: int, query: tuple[int, int] | None = None) -> torch.Tensor:
+    """What to show of a tap for image ``b`` at every recorded step, as (S, h, w) maps:
+    feature taps -> mean |activation| over channels; attention taps -> where the ``query``
+    token (row, col; default the centre) attends, averaged over heads."""
+    x = trace.taps[tap][:, b].float()
+    if is_attention(tap):  # (S, heads, N, N)
+        side = int(round(x.shape[-1] ** 0.5))
+        r, c = query if query is not None else (side // 2, side // 2)
+        if not (0 <= r < side and 0 <= c < side):
+            raise ValueError(f"query {query} is outside the {side}x{side} token grid of {tap}")
+        return x[:, :, r * side + c, :].mean(1).reshape(-1, side, side)
+    return x.abs().mean(1)  # (S, C, h, w) -> (S, h, w)
+
+
+def filmstrip_png(traces, tap: str, b: int = 0, query=None, frames: int = 6, scale: int = 3) -> bytes:
+    """A still picture of one or more traces: rows x_t / x0_hat / tap over a few steps (PNG bytes)."""
+    from PIL import Image
+
+    tiles = []
+    for trace in traces:
+        idx = np.linspace(0, len(trace) - 1, min(frames, len(trace))).round().astype(int)
+        heat = tap_frames(trace, tap, b, query)
+        for row in (trace.x_t[idx, b], trace.x0_hat[idx, b], heat[idx]):
+            tiles.append(np.concatenate([_as_rgb(f, trace.x_t.shape[-1]) for f in row], axis=1))
+    sheet = np.concatenate(tiles, axis=0)
+    im = Image.fromarray(sheet)
+    buf = io.BytesIO()
+    im.resize((im.width * scale, im.height * scale), Image.NEAREST).save(buf, format="png")
+    return buf.getvalue()
+
+
+def _as_rgb(frame: torch.Tensor, size: int) -> np.ndarray:
+    """(3, H, W) in [-1, 1] or a (h, w) map, as a (size, size, 3) uint8 tile with a 1-px border."""
+    from PIL import Image
+
+    if frame.ndim == 2:
+        from matplotlib import colormaps
+
+        f = frame.float()
+        f = (f - f.min()) / (f.max() - f.min() + 1e-8)
+        arr = (colormaps["magma"](f.numpy())[..., :3] * 255).astype(np.uint8)
+    else:
+        arr = plotting.to_uint8(frame.float())
+    arr = np.asarray(Image.fromarray(arr).resize((size, size), Image.NEAREST))
+    return np.pad(arr, ((1, 1), (1, 1), (0, 0)), constant_values=255)
+
+
+class TraceViewer(W.VBox):
+    """Play an annotated sampling run: x_t, the model's guess x0_hat and one tap, step by step.
+
+    ``compare``: a second Trace (another schedule, sampler or model) shown underneath, driven
+    by the same controls. Step playback runs in the browser (Stack + jslink); choosing the
+    image, the tap or the attention query re-renders the frames in the kernel.
+    """
+
+    def __init__(self, trace, tap: str | None = None, image: int = 0, query=None, compare=None,
+                 names=("A", "B"), scale: int = 5, interval_ms: int = 200):
+        self.traces = [trace] + ([compare] if compare is not None else [])
+        if compare is not None:
+            if len(compare) != len(trace) or list(compare.taps) != list(trace.taps):
+                raise ValueError("compare needs a trace with the same number of recorded steps and the same taps; "
+                                 "record both with the same steps, every and taps")
+        self.names = names[:len(self.traces)]
+        tap = tap or next(iter(trace.taps))
+        if tap not in trace.taps:
+            raise KeyError(f"tap {tap!r} was not recorded; recorded taps: {list(trace.taps)}")
+        self.scale, n = scale, len(trace)
+        self.play, self.slider, controls = player(n, "step", interval_ms, readout=False)
+        B = trace.final.shape[0]
+        self.image = W.Dropdown(options=list(range(B)), value=image, description="image")
+        self.tap = W.Dropdown(options=list(trace.taps), value=tap, description="tap")
+        side = self._token_side(tap)
+        self.row = W.IntSlider(min=0, max=max(side - 1, 0), value=side // 2, description="query row")
+        self.col = W.IntSlider(min=0, max=max(side - 1, 0), value=side // 2, description="query col")
+        if query is not None:
+            self.row.value, self.col.value = query
+        self.stacks = [[W.Stack() for _ in range(3)] for _ in self.traces]  # filled by render()
+        captions = [f"step {s + 1}/{trace.meta.get('total_steps', n)}, t = {t}" for s, t in zip(trace.steps, trace.t)]
+        caption = W.Stack([W.HTML(c) for c in captions], selected_index=0)
+        self.links = [W.jslink((self.slider, "value"), (stack, "selected_index"))
+                      for stack in [*(s for row in self.stacks for s in row), caption]]
+        self.titles = W.HTML()
+        rows = [W.HBox([W.HTML(f"<b>{nm}</b>", layout=W.Layout(width="2.5em"))] + row)
+                for nm, row in zip(self.names, self.stacks)]
+        self.query_box = W.HBox([self.row, self.col])
+        super().__init__([controls, W.HBox([self.image, self.tap]), self.query_box, self.titles, *rows, caption])
+        for w in (self.image, self.tap, self.row, self.col):
+            w.observe(lambda _: self.render(), names="value")
+        self.render()
+
+    def _token_side(self, tap: str) -> int:
+        return int(round(self.traces[0].taps[tap].shape[-1] ** 0.5)) if is_attention(tap) else 0
+
+    @property
+    def query(self):
+        return (self.row.value, self.col.value) if is_attention(self.tap.value) else None
+
+    def render(self) -> None:
+        """(Re)encode every frame for the current image, tap and query."""
+        tap, b = self.tap.value, self.image.value
+        side = self._token_side(tap)
+        self.query_box.layout.display = "flex" if side else "none"
+        if side and self.row.max != side - 1:
+            self.row.max = self.col.max = side - 1
+        what = f"where token {self.query} attends" if side else "mean |activation|"
+        self.titles.value = f"x_t &nbsp;|&nbsp; x̂_0 &nbsp;|&nbsp; <b>{tap}</b>: {what}"
+        for trace, (s_xt, s_x0, s_tap) in zip(self.traces, self.stacks):
+            s_xt.children = [W.Image(value=_panel_png(f, self.scale), format="png") for f in trace.x_t[:, b]]
+            s_x0.children = [W.Image(value=_panel_png(f, self.scale), format="png") for f in trace.x0_hat[:, b]]
+            heat = tap_frames(trace, tap, b, self.query)
+            s_tap.children = [W.Image(value=_panel_png(f, self.scale * trace.x_t.shape[-1] // f.shape[-1]),
+                                      format="png") for f in heat]
+            for stack in (s_xt, s_x0, s_tap):
+                stack.selected_index = self.slider.value
+
+    def _repr_mimebundle_(self, **kwargs):
+        """The widget where widgets render; a PNG filmstrip (and text) where they cannot."""
+        import base64
+
+        bundle = super()._repr_mimebundle_(**kwargs) or {}
+        bundle["image/png"] = base64.b64encode(
+            filmstrip_png(self.traces, self.tap.value, self.image.value, self.query)).decode()
+        bundle["text/plain"] = (f"TraceViewer: {len(self.traces[0])} steps, image {self.image.value}, "
+                                f"tap {self.tap.value} (rows: x_t, x0_hat, tap; open in JupyterLab to play)")
+        return bundle
+
+    def show(self) -> None:
+        """Display the viewer (in Jupyter; elsewhere a clear error saying what to do instead)."""
+        require_jupyter("TraceViewer")
+        from IPython.display import display
+
+        display(self)
+
+    def save_html(self, path) -> "Path":
+        """A standalone page that plays with no kernel (see ``save_html``)."""
+        return save_html(self, path, title="diffusion_course trace")
+
+
+_PAGE = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font-family: sans-serif; margin: 1.5em; background: #fafafa; }}
+.widget-image {{ image-rendering: pixelated; }}
+/* the icon font is not shipped: text glyphs for the Play widget's buttons */
+.jupyter-widgets i.fa {{ font-family: sans-serif !important; font-style: normal !important; }}
+.jupyter-widgets i.fa-play::before {{ content: "\\25B6" !important; }}
+.jupyter-widgets i.fa-pause::before {{ content: "\\275A\\275A" !important; }}
+.jupyter-widgets i.fa-stop::before {{ content: "\\25A0" !important; }}
+.jupyter-widgets i.fa-repeat::before, .jupyter-widgets i.fa-sync::before, .jupyter-widgets i.fa-retweet::before {{ content: "\\21BB" !important; }}
+</style>
+<!-- the bundle's loader looks for a script with a src to resolve its own path: give it one -->
+<script src="data:text/javascript,"></script>
+<script>{script}</script>
+</head><body>
+<h3>{title}</h3>
+<p>Press &#9654; or drag the slider. This page needs no kernel and no network.</p>
+<script type="application/vnd.jupyter.widget-state+json">{state}</script>
+<script type="application/vnd.jupyter.widget-view+json">{view}</script>
+</body></html>
+"""
+
+
+def save_html(widget: W.Widget, path, title: str = "diffusion_course") -> "Path":
+    """Write ``widget`` as a standalone page with its state embedded: everything linked in the
+    browser (jslink) keeps working with no kernel; the widget JavaScript is inlined (offline)."""
+    import html
+    import json
+    from pathlib import Path
+
+    from ipywidgets.embed import embed_data, escape_script
+
+    data = embed_data(views=[widget])
+    script = (Path(__file__).parent / "static" / "html-manager-embed.js").read_text(encoding="utf-8")
+    page = _PAGE.format(title=html.escape(title), script=script.replace("</script", "<\\/script"),
+                        state=escape_script(json.dumps(data["manager_state"])),
+                        view=escape_script(json.dumps(data["view_specs"][0])))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(page, encoding="utf-8")
+    return path
