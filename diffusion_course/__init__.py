@@ -7,8 +7,10 @@ The public API, re-exported:
     sample, sample_steps, StepRecord   DDPM / DDIM sampling as generators
     train, Trainer    training with EMA, Min-SNR weighting, resumable checkpoints
     load_pretrained   shipped weights from data/
+    metrics           the scene judge and sample-quality metrics
+    trace             annotated sampling: taps, Trace, annotate
 """
-from . import config, exercises, plotting, scenes, schedules
+from . import config, exercises, metrics, plotting, scenes, schedules, trace
 from .checkpoints import CheckpointError, load_model, load_pretrained, save_model
 from .config import TrainConfig, UNetConfig
 from .models import UNet, build
@@ -16,7 +18,7 @@ from .samplers import StepRecord, denoise, sample, sample_steps
 from .training import Trainer, train
 
 __all__ = [
-    "config", "exercises", "plotting", "scenes", "schedules",
+    "config", "exercises", "metrics", "plotting", "scenes", "schedules", "trace",
     "CheckpointError", "load_model", "load_pretrained", "save_model",
     "TrainConfig", "UNetConfig", "UNet", "build",
     "StepRecord", "denoise", "sample", "sample_steps",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import shlex
 import sys
 import time
@@ -58,6 +59,27 @@ def cmd_train(args) -> None:
           f"({time.time() - started:.0f} s in all)")
 
 
+def cmd_judge(args) -> None:
+    from . import checkpoints, metrics, plotting
+
+    started = time.time()
+    judge, losses = metrics.train_judge(steps=args.steps, seed=args.seed)
+    train_seconds = time.time() - started
+    report, mixed, ok = metrics.validate_judge(judge, seed=args.seed)
+    out = Path(args.out)
+    card = {"name": out.name, "command": "python -m diffusion_course " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+            "seed": args.seed, "steps": args.steps, "train_seconds": round(train_seconds, 1),
+            "machine": checkpoints.machine(), "final_loss": round(sum(losses[-100:]) / 100, 4),
+            "recognisable_definition": f"p_real >= 0.5 and every presence probability <= {1 - metrics.CONFIDENT:.1f} "
+                                       f"or >= {metrics.CONFIDENT:.1f}",
+            "validation": report, "date": time.strftime("%Y-%m-%d")}
+    checkpoints.save_model(out, judge, card)
+    plotting.save_grid(mixed[ok][:64], out.with_name(out.name + "-accepted.png"), nrow=8)
+    plotting.save_grid(mixed[~ok][:64], out.with_name(out.name + "-rejected.png"), nrow=8)
+    print(json.dumps(report, indent=2))
+    print(f"wrote {out}.safetensors, {out}.json and grids of accepted / rejected images ({time.time() - started:.0f} s)")
+
+
 def cmd_sample(args) -> None:
     from . import checkpoints, plotting, samplers
 
@@ -98,6 +120,11 @@ def main(argv=None) -> None:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--out", default="samples.png")
     s.set_defaults(func=cmd_sample)
+    j = sub.add_parser("judge", help="train the scene judge and write data/judge.* with its validation")
+    j.add_argument("--steps", type=int, default=2500)
+    j.add_argument("--seed", type=int, default=0)
+    j.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "data" / "judge"))
+    j.set_defaults(func=cmd_judge)
     b = sub.add_parser("bench", help="benchmarks: speed, FLOP utilisation -> results file")
     b.add_argument("--quick", action="store_true", help="a small version for CI")
     b.add_argument("--out", default="bench", help="folder for results.json and RESULTS.md")

@@ -91,6 +91,29 @@ def bench_annotation(model, n: int, steps: int, reps: int) -> dict:
                      "met": min(annotated) / min(plain) <= 1.3 and trace.nbytes / MB <= 100.0}}
 
 
+def bench_quality(n: int, train_pool: int) -> dict:
+    """Sample-quality metrics of every shipped denoiser, and of an untrained one as the floor."""
+    from . import metrics, scenes
+    from .samplers import sample
+
+    try:
+        judge = checkpoints.load_pretrained("judge", "cpu")
+    except checkpoints.CheckpointError as e:
+        return {"skipped": str(e)}
+    train, _ = scenes.batch(train_pool, seed=0)  # the denoisers' training pool starts with these scenes
+    models = {"untrained unet-scenes": build("unet-scenes").eval()}
+    for card in sorted(checkpoints.DATA_DIR.glob("*.json")):
+        name = card.stem
+        if (checkpoints.DATA_DIR / f"{name}.safetensors").exists() and "model_config" in json.loads(card.read_text()):
+            models[name] = checkpoints.load_pretrained(name, "cpu")
+    out = {}
+    for name, model in models.items():
+        t0 = time.perf_counter()
+        x = torch.cat([sample(model, min(64, n - i), steps=50, seed=i) for i in range(0, n, 64)])
+        out[name] = {"sampling_seconds": time.perf_counter() - t0, **metrics.evaluate(judge, x, train)}
+    return out
+
+
 def run(quick: bool = False) -> dict:
     torch.manual_seed(0)
     peak32 = matmul_peak(torch.float32, 1024 if not quick else 512, reps=5)
@@ -110,6 +133,7 @@ def run(quick: bool = False) -> dict:
                      for p in ("fp32", "bf16")],
         "sampling": {"model": source, **bench_sampling(model, 16, 50 if not quick else 10, 3 if not quick else 1)},
         "annotation": bench_annotation(model, 16, 50 if not quick else 10, 3 if not quick else 1),
+        "quality": bench_quality(256 if not quick else 32, 20000 if not quick else 1000),
     }
     for tr in results["training"]:
         peak = peak16 if tr["precision"] != "fp32" else peak32
@@ -140,6 +164,16 @@ def markdown(r: dict) -> str:
     a = r["annotation"]
     lines.append(f"| annotated DDIM-{a['steps']}, {a['images']} images, taps {', '.join(a['taps'])} | "
                  f"{a['annotated_seconds']:.2f} s = {a['time_ratio']:.2f}x plain; trace {a['trace_mb']:.1f} MB | |")
+    q = r["quality"]
+    if "skipped" in q:
+        lines += ["", f"Quality: skipped ({q['skipped']})"]
+    else:
+        lines += ["", "| model (DDIM-50, eta 1) | images | recognisable | Fréchet distance (judge features) | "
+                      "diversity vs real | contents TV | memorised |", "|---|---|---|---|---|---|---|"]
+        for name, m in q.items():
+            lines.append(f"| {name} | {m['images']} | {m['recognisable_rate']:.0%} | {m['frechet_distance']:.2f} | "
+                         f"{m['diversity_ratio_to_real']:.2f}{' (collapsed)' if m['diversity_collapsed'] else ''} | "
+                         f"{m['coverage_contents_tv']:.2f} | {m.get('memorisation_memorised_fraction', float('nan')):.0%} |")
     fp32, bf16 = r["training"][0], r["training"][1]
     lines += ["", f"bf16 autocast trains {fp32['seconds_per_step'] / bf16['seconds_per_step']:.2f}x as fast as fp32 "
                   "(ratio within this run).",
@@ -150,6 +184,7 @@ def markdown(r: dict) -> str:
 
 def main(quick: bool = False, out: Path = Path("bench")) -> dict:
     results = run(quick)
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     (out / "RESULTS.md").write_text(markdown(results))

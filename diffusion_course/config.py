@@ -28,6 +28,14 @@ class UNetConfig:
 
 
 @dataclass(frozen=True)
+class JudgeConfig:
+    """The scene judge (metrics.py): a small CNN that reads scenes and rejects non-scenes."""
+
+    width: int = 32
+    kind: str = "judge"
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     """How to train a denoiser (epsilon-prediction, Ho et al. 2020, eq. 14)."""
 
@@ -71,7 +79,7 @@ def to_dict(cfg) -> dict:
 
 def from_dict(d: dict):
     """Rebuild a model config from ``to_dict`` output (tuples restored)."""
-    kinds = {"unet": UNetConfig}
+    kinds = {"unet": UNetConfig, "judge": JudgeConfig}
     kind = d.get("kind")
     if kind not in kinds:
         raise ValueError(f"unknown model kind {kind!r} in config; known kinds: {', '.join(kinds)}")

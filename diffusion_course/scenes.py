@@ -78,17 +78,22 @@ class SceneLabels:
         return np.array([getattr(self, o) is not None for o in OBJECTS], dtype=np.float32)
 
 
+def _a(word: str) -> str:
+    """The word with its indefinite article: "a red", "an orange"."""
+    return f"{'an' if word[0] in 'aeiou' else 'a'} {word}"
+
+
 def caption(labels: SceneLabels) -> str:
     """Describe a scene in plain words, from its labels only."""
     things = []
-    if labels.pup is not None and labels.rocket is not None:
+    rocket = f"{_a(labels.rocket_colour)} rocket" if labels.rocket is not None else None
+    if labels.pup is not None and rocket:
         left_pup = labels.pup[0] < labels.rocket[0]
-        pup, rocket = "a blue pup", f"a {labels.rocket_colour} rocket"
-        things.append(f"{pup} beside {rocket}" if left_pup else f"{rocket} beside {pup}")
+        things.append(f"a blue pup beside {rocket}" if left_pup else f"{rocket} beside a blue pup")
     elif labels.pup is not None:
         things.append("a blue pup")
-    elif labels.rocket is not None:
-        things.append(f"a {labels.rocket_colour} rocket")
+    elif rocket:
+        things.append(rocket)
     moon = f"a {labels.moon_phase} moon" if labels.moon is not None else None
     if things and moon:
         return f"{things[0]} under {moon}"

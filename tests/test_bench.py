@@ -15,8 +15,11 @@ def test_bench_quick_writes_a_valid_results_file(tmp_path):
     assert s["gflop_per_forward"] > 0 and s["seconds"] > 0
     a = r["annotation"]
     assert a["time_ratio"] > 0 and 0 < a["trace_mb"] <= 100
+    q = r["quality"]
+    assert q["untrained unet-scenes"]["recognisable_rate"] <= 0.1
+    assert q["unet-scenes"]["recognisable_rate"] > q["untrained unet-scenes"]["recognisable_rate"] + 0.5
     md = (tmp_path / "RESULTS.md").read_text()
-    assert "matmul peak fp32" in md and "annotated DDIM" in md
+    assert "matmul peak fp32" in md and "annotated DDIM" in md and "recognisable" in md
 
 
 def test_flop_count_of_a_matmul_is_exact():

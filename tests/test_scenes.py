@@ -67,6 +67,7 @@ def test_captions_agree_with_labels():
         assert ("pup" in c) == (lab.pup is not None)
         assert ("rocket" in c) == (lab.rocket is not None)
         assert ("moon" in c) == (lab.moon is not None)
+        assert " a orange" not in c and not c.startswith("a orange")  # "an orange rocket"
         if lab.rocket is not None:
             assert f"{lab.rocket_colour} rocket" in c
             others = set(scenes.ROCKET_COLOURS) - {lab.rocket_colour}

@@ -135,6 +135,7 @@ def test_trace_viewer_plays_in_the_browser_and_falls_back_to_png(model, tmp_path
     assert models.count("StackModel") >= 7 and "LinkModel" in models and "PlayModel" in models
     assert "@jupyter-widgets/html-manager" in page or "jupyter-widgets" in page
     assert "cdn." not in page.split("<script>")[0]  # no network needed to load the page
+    assert a.save_html(tmp_path / "a.html").read_text().count("StackModel") >= 4  # Trace.save_html, one trace
 
 
 def test_trace_viewer_refuses_mismatched_input(model):

@@ -5,12 +5,16 @@ from .unet import UNet
 
 def build(config) -> Denoiser:
     """A fresh model for a config (or a preset name)."""
-    from ..config import UNetConfig, preset
+    from ..config import JudgeConfig, UNetConfig, preset
 
     if isinstance(config, str):
         config = preset(config)
     if isinstance(config, UNetConfig):
         return UNet(config)
+    if isinstance(config, JudgeConfig):
+        from .judge import Judge
+
+        return Judge(config)
     raise TypeError(f"no model for config of type {type(config).__name__}")
 
 

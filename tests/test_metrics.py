@@ -1,0 +1,81 @@
+"""The scene judge and the metrics, on constructed cases where the right answer is known."""
+import pytest
+import torch
+
+from diffusion_course import load_pretrained, metrics, scenes
+
+
+@pytest.fixture(scope="module")
+def judge():
+    return load_pretrained("judge", "cpu")
+
+
+@pytest.fixture(scope="module")
+def real():
+    return scenes.batch(400, seed=metrics.HELD_OUT_SEED + 1)
+
+
+def test_judge_reads_held_out_scenes(judge, real):
+    x, labels = real
+    acc = metrics.label_accuracy(judge, x, labels)
+    assert min(acc.values()) >= 0.98, acc
+
+
+def test_recognisable_rate_separates_scenes_from_noise_and_blur(judge, real):
+    x, _ = real
+    g = torch.Generator().manual_seed(3)
+    assert metrics.recognisable_rate(judge, x) >= 0.97
+    assert metrics.recognisable_rate(judge, torch.randn(200, 3, 32, 32, generator=g).clamp(-1, 1)) <= 0.02
+    heavy_blur = torch.stack([metrics._blur(xi[None], 2.5)[0] for xi in x[:200]])
+    assert metrics.recognisable_rate(judge, heavy_blur) <= 0.05
+    for kind in metrics.HELD_OUT_CORRUPTIONS:  # never seen in training
+        assert metrics.recognisable_rate(judge, metrics.corrupt(x[:200], kind, g)) <= 0.3, kind
+
+
+def test_frechet_distance_closed_forms():
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(2000, 6, generator=g)
+    assert metrics.frechet_distance(a, a) == pytest.approx(0, abs=1e-6)
+    # N(0, I) vs N(m, I): |m|^2; N(0, I) vs N(0, 4I): d (1 + 4 - 2 * 2) = d
+    assert metrics.frechet_distance(a, a + 1.0) == pytest.approx(6.0, rel=1e-6)
+    assert metrics.frechet_distance(a, 2 * a) == pytest.approx(6 * 1.0 * torch.cov(a.T).diag().mean().item(), rel=0.05)
+
+
+def test_judged_fid_is_zero_for_identical_sets_and_grows_with_damage(judge, real):
+    x, _ = real
+    g = torch.Generator().manual_seed(1)
+    same = metrics.judged_fid(judge, x, x)
+    other = metrics.judged_fid(judge, x, scenes.batch(400, seed=metrics.HELD_OUT_SEED + 2)[0])
+    noisy = metrics.judged_fid(judge, x, metrics.corrupt(x, "noisy_scene", g))
+    assert abs(same) < 1e-6 and same < other < noisy
+
+
+def test_diversity_flags_a_collapsed_generator(judge, real):
+    x, _ = real
+    collapsed = x[:1].expand(200, -1, -1, -1) + 0.01 * torch.randn(200, 3, 32, 32)
+    assert metrics.diversity(judge, collapsed, x)["collapsed"] is True
+    ok = metrics.diversity(judge, scenes.batch(200, seed=5)[0], x)
+    assert ok["collapsed"] is False and 0.8 < ok["ratio_to_real"] < 1.25
+    only_pups = torch.stack([xi for xi, l in zip(*scenes.batch(300, seed=6)) if l.pup and not l.rocket])
+    assert metrics.coverage(judge, only_pups, x)["contents_tv"] > 0.5
+
+
+def test_memorisation_flags_copies_of_the_training_set():
+    train, _ = scenes.batch(300, seed=0)
+    fresh, _ = scenes.batch(100, seed=9)
+    ref, _ = scenes.batch(100, seed=10)
+    copied = metrics.memorisation(train[:100], train, ref)
+    assert copied["memorised_fraction"] == 1.0 and copied["median_nn_ratio"] == 0.0
+    new = metrics.memorisation(fresh, train, ref)
+    assert new["memorised_fraction"] <= 0.05 and 0.7 < new["median_nn_ratio"] < 1.4
+
+
+def test_caption_agreement(judge, real):
+    x, labels = real
+    assert metrics.caption_agreement(judge, x, labels) >= 0.95
+    assert metrics.caption_agreement(judge, x, labels[1:] + labels[:1]) <= 0.5
+
+
+def test_judge_refuses_wrong_shapes(judge):
+    with pytest.raises(ValueError, match=r"\(B, 3, H, W\)"):
+        judge.features(torch.zeros(3, 32, 32))
