@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from einops import rearrange
@@ -77,7 +78,7 @@ HELD_OUT_CORRUPTIONS = ("shuffle4", "ghost", "posterize")
 
 
 def label_targets(labels: list[scenes.SceneLabels]) -> dict[str, torch.Tensor]:
-    presence = torch.tensor([l.vector() for l in labels])
+    presence = torch.from_numpy(np.stack([l.vector() for l in labels]))
     colour = torch.tensor([COLOURS.index(l.rocket_colour) if l.rocket else -100 for l in labels])
     phase = torch.tensor([PHASES.index(l.moon_phase) if l.moon else -100 for l in labels])
     return {"presence": presence, "colour": colour, "phase": phase}
