@@ -58,7 +58,7 @@ def test_labels_agree_with_pixels():
             seen["moon"] += 1
         if not lab.objects:
             seen["none"] += 1
-    assert all(v >= 20 for v in seen.values()), seen
+    assert all(v >= 10 for v in seen.values()), seen  # every case exercised (empty skies are ~7 %)
 
 
 def test_captions_agree_with_labels():
