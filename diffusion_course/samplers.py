@@ -27,7 +27,7 @@ from typing import Callable, Iterator
 
 import torch
 
-from .schedules import Schedule
+from .schedules import Schedule, predict_x0
 
 SAMPLERS = ("ddpm", "ddim")
 
@@ -90,8 +90,7 @@ def denoise(
         extras: dict = {}
         if cond_fn is not None:
             eps_hat = cond_fn(x, t_batch, eps_hat, extras)
-        # x0_hat = (x_t - sqrt(1 - ab_t) eps_hat) / sqrt(ab_t)   (eq. 15)
-        x0_hat = (x - (1 - ab_t).sqrt().float() * eps_hat) / ab_t.sqrt().float()
+        x0_hat = predict_x0(x, eps_hat, ab_t)  # (x_t - sqrt(1 - ab_t) eps_hat) / sqrt(ab_t), eq. 15
         if clip_x0:
             x0_hat = x0_hat.clamp(-1, 1)
             # keep eps consistent with the clipped x0_hat (as diffusers does)

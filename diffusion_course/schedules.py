@@ -86,6 +86,13 @@ class Schedule:
         return [round(self.T - k * self.T / steps) - 1 for k in range(steps)]
 
 
+def predict_x0(x_t: torch.Tensor, eps: torch.Tensor, alpha_bar_t: torch.Tensor) -> torch.Tensor:
+    """Undo the shortcut given the noise (Ho et al. 2020, eq. 15):
+    x0 = (x_t - sqrt(1 - alpha_bar_t) eps) / sqrt(alpha_bar_t). ``alpha_bar_t`` broadcasts against x_t."""
+    ab = torch.as_tensor(alpha_bar_t)
+    return (x_t - (1 - ab).sqrt().to(x_t.dtype) * eps) / ab.sqrt().to(x_t.dtype)
+
+
 def linear(T: int = 1000, beta_start: float = 1e-4, beta_end: float = 0.02) -> Schedule:
     """DDPM's schedule: beta_t rises linearly from beta_start to beta_end
     (values for T = 1000; rescaled for other T so the total dusting is similar)."""

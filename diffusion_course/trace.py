@@ -20,6 +20,8 @@ from typing import Callable, Iterator
 
 import torch
 
+from .schedules import predict_x0
+
 
 @contextmanager
 def taps(model, names, detach: bool = True, to: torch.dtype | None = None) -> Iterator[dict[str, torch.Tensor]]:
@@ -220,11 +222,9 @@ def annotate(model, n: int = 16, steps: int = 50, sampler: str = "ddim", seed: i
 
 def _grad_wrt_x_t(model, rec, grad_fn) -> torch.Tensor:
     """d grad_fn(x_t, eps_hat, x0_hat) / d x_t at this step, recomputing the model with gradients on."""
-    sched = model.schedule
-    ab = sched.alpha_bar[rec.t].float().to(rec.x_t.device)
+    ab = model.schedule.alpha_bar[rec.t].to(rec.x_t.device)
     with torch.enable_grad():
         x = rec.x_t.detach().clone().requires_grad_(True)
         eps_hat = model(x, torch.full((x.shape[0],), rec.t, device=x.device))
-        x0_hat = (x - (1 - ab).sqrt() * eps_hat) / ab.sqrt()
-        (g,) = torch.autograd.grad(grad_fn(x, eps_hat, x0_hat), x)
+        (g,) = torch.autograd.grad(grad_fn(x, eps_hat, predict_x0(x, eps_hat, ab)), x)
     return g

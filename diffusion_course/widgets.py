@@ -82,16 +82,20 @@ def dust_slider(x0: torch.Tensor, names=("linear", "cosine"), seed: int = 0, sto
     return FramePlayer(frames, captions, interval_ms=120)
 
 
-def _panel_png(frame: torch.Tensor, scale: int) -> bytes:
-    """An image (3, H, W) in [-1, 1] as is; a single map (H, W) as a heatmap."""
+def _rgb(frame: torch.Tensor) -> np.ndarray:
+    """An image (3, H, W) in [-1, 1] as uint8 RGB; a single map (H, W) as a magma heatmap
+    scaled to its own range."""
     if frame.ndim == 2:
         from matplotlib import colormaps
 
         f = frame.float()
         f = (f - f.min()) / (f.max() - f.min() + 1e-8)
-        rgb = (colormaps["magma"](f.numpy())[..., :3] * 255).astype(np.uint8)
-        return png(rgb, scale)
-    return png(frame, scale)
+        return (colormaps["magma"](f.numpy())[..., :3] * 255).astype(np.uint8)
+    return plotting.to_uint8(frame.float())
+
+
+def _panel_png(frame: torch.Tensor, scale: int) -> bytes:
+    return png(_rgb(frame), scale)
 
 
 class FramePlayer(W.VBox):
@@ -162,15 +166,7 @@ def _as_rgb(frame: torch.Tensor, size: int) -> np.ndarray:
     """(3, H, W) in [-1, 1] or a (h, w) map, as a (size, size, 3) uint8 tile with a 1-px border."""
     from PIL import Image
 
-    if frame.ndim == 2:
-        from matplotlib import colormaps
-
-        f = frame.float()
-        f = (f - f.min()) / (f.max() - f.min() + 1e-8)
-        arr = (colormaps["magma"](f.numpy())[..., :3] * 255).astype(np.uint8)
-    else:
-        arr = plotting.to_uint8(frame.float())
-    arr = np.asarray(Image.fromarray(arr).resize((size, size), Image.NEAREST))
+    arr = np.asarray(Image.fromarray(_rgb(frame)).resize((size, size), Image.NEAREST))
     return np.pad(arr, ((1, 1), (1, 1), (0, 0)), constant_values=255)
 
 

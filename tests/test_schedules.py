@@ -82,3 +82,12 @@ def test_subsequence():
     assert s.subsequence(1000) == list(range(999, -1, -1))
     with pytest.raises(ValueError):
         s.subsequence(0)
+
+
+def test_predict_x0_inverts_the_shortcut():
+    s = schedules.cosine()
+    x0, eps = torch.rand(4, 3, 8, 8) * 2 - 1, torch.randn(4, 3, 8, 8)
+    t = torch.tensor([0, 300, 700, 980])
+    x_t = s.q_sample(x0, t, eps)
+    ab = s.alpha_bar[t].view(-1, 1, 1, 1)
+    assert torch.allclose(schedules.predict_x0(x_t, eps, ab), x0, atol=1e-3)
