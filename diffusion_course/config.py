@@ -28,6 +28,25 @@ class UNetConfig:
 
 
 @dataclass(frozen=True)
+class DiTConfig:
+    """Team Transformers: a small DiT (Peebles & Xie 2023) with optional U-ViT long skips."""
+
+    image_size: int = 32
+    in_channels: int = 3
+    patch: int = 2
+    width: int = 128
+    depth: int = 6
+    heads: int = 4
+    mlp_ratio: float = 4.0
+    long_skips: bool = True  # U-ViT (Bao et al. 2023): shallow block i feeds deep block depth-1-i
+    conv_out: bool = True  # a 3x3 conv after unpatchify smooths patch seams
+    cond_dim: int = 0
+    schedule: str = "cosine"
+    T: int = 1000
+    kind: str = "dit"
+
+
+@dataclass(frozen=True)
 class JudgeConfig:
     """The scene judge (metrics.py): a small CNN that reads scenes and rejects non-scenes."""
 
@@ -57,6 +76,8 @@ PRESETS: dict[str, object] = {
     "unet-tiny": UNetConfig(channels=(16, 32, 32), blocks=1),  # for tests and very quick demos
     "unet-small": UNetConfig(channels=(32, 64, 64), blocks=1),  # the notebooks' live run
     "unet-scenes": UNetConfig(),  # the shipped model
+    "dit-tiny": DiTConfig(patch=4, width=32, depth=2, heads=2),  # for tests
+    "dit-scenes": DiTConfig(),  # Team Transformers (weights not shipped yet)
 }
 
 TRAIN_PRESETS: dict[str, TrainConfig] = {
@@ -79,7 +100,7 @@ def to_dict(cfg) -> dict:
 
 def from_dict(d: dict):
     """Rebuild a model config from ``to_dict`` output (tuples restored)."""
-    kinds = {"unet": UNetConfig, "judge": JudgeConfig}
+    kinds = {"unet": UNetConfig, "dit": DiTConfig, "judge": JudgeConfig}
     kind = d.get("kind")
     if kind not in kinds:
         raise ValueError(f"unknown model kind {kind!r} in config; known kinds: {', '.join(kinds)}")

@@ -1,16 +1,19 @@
-"""The denoisers: Team CNN (U-Net) and, later, Team Transformers (DiT)."""
+"""The denoisers: Team CNN (U-Net) and Team Transformers (DiT), plus the scene judge's network."""
 from .base import Denoiser
+from .dit import DiT
 from .unet import UNet
 
 
 def build(config) -> Denoiser:
     """A fresh model for a config (or a preset name)."""
-    from ..config import JudgeConfig, UNetConfig, preset
+    from ..config import DiTConfig, JudgeConfig, UNetConfig, preset
 
     if isinstance(config, str):
         config = preset(config)
     if isinstance(config, UNetConfig):
         return UNet(config)
+    if isinstance(config, DiTConfig):
+        return DiT(config)
     if isinstance(config, JudgeConfig):
         from .judge import Judge
 
@@ -18,4 +21,4 @@ def build(config) -> Denoiser:
     raise TypeError(f"no model for config of type {type(config).__name__}")
 
 
-__all__ = ["Denoiser", "UNet", "build"]
+__all__ = ["DiT", "Denoiser", "UNet", "build"]

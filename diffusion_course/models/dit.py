@@ -1,0 +1,106 @@
+"""Team Transformers: a small Diffusion Transformer (DiT, Peebles & Xie 2023) — puzzle patchers.
+
+The image is cut into p x p patches (puzzle pieces), each becomes a token with a learned
+position embedding, and every block lets every token compare itself with every other
+(self-attention). The step t conditions each block through adaLN-zero: a LayerNorm whose
+shift, scale and residual gate are predicted from the time embedding, with the gate
+initialised to zero so that a fresh block is the identity.
+
+Optional long skips between shallow and deep blocks (U-ViT, Bao et al. 2023) help small
+transformers at this scale.
+
+Taps (``tap_names()``):
+    "block.{i}"       tokens after block i, laid out on the patch grid   (B, D, H/p, W/p)
+    "block.{i}.attn"  attention probabilities of block i                 (B, heads, N, N)
+"""
+from __future__ import annotations
+
+import torch
+from einops import rearrange
+from torch import nn
+
+from ..config import DiTConfig
+from .base import Denoiser
+from .layers import Attention, HookPoint, TimeEmbedding
+
+
+def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """adaLN: x * (1 + scale) + shift, per image (B, 1, D) over tokens (B, N, D)."""
+    return x * (1 + scale[:, None]) + shift[:, None]
+
+
+class DiTBlock(nn.Module):
+    """Attention and MLP, each wrapped in adaLN-zero modulation from the conditioning vector."""
+
+    def __init__(self, width: int, heads: int, mlp_ratio: float):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(width, elementwise_affine=False, eps=1e-6)
+        self.attn = Attention(width, heads)
+        self.norm2 = nn.LayerNorm(width, elementwise_affine=False, eps=1e-6)
+        hidden = int(width * mlp_ratio)
+        self.mlp = nn.Sequential(nn.Linear(width, hidden), nn.GELU(approximate="tanh"), nn.Linear(hidden, width))
+        self.ada = nn.Sequential(nn.SiLU(), nn.Linear(width, 6 * width))
+        nn.init.zeros_(self.ada[1].weight)  # adaLN-zero: all gates start at 0, the block is the identity
+        nn.init.zeros_(self.ada[1].bias)
+        self.out = HookPoint()
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        shift1, scale1, gate1, shift2, scale2, gate2 = self.ada(c).chunk(6, dim=-1)  # each (B, D)
+        x = x + gate1[:, None] * self.attn(modulate(self.norm1(x), shift1, scale1))
+        return x + gate2[:, None] * self.mlp(modulate(self.norm2(x), shift2, scale2))
+
+
+class DiT(Denoiser):
+    def __init__(self, config: DiTConfig = DiTConfig()):
+        super().__init__()
+        self.config = cfg = config
+        if cfg.image_size % cfg.patch:
+            raise ValueError(f"image_size {cfg.image_size} is not divisible by patch {cfg.patch}")
+        self.grid = cfg.image_size // cfg.patch
+        n_tokens, patch_dim = self.grid ** 2, cfg.patch ** 2 * cfg.in_channels
+        self.embed = nn.Linear(patch_dim, cfg.width)
+        self.pos = nn.Parameter(torch.randn(1, n_tokens, cfg.width) * 0.02)  # learned positions
+        self.time = TimeEmbedding(cfg.width, cfg.width, cfg.cond_dim)
+        self.blocks = nn.ModuleList(DiTBlock(cfg.width, cfg.heads, cfg.mlp_ratio) for _ in range(cfg.depth))
+        # U-ViT long skips: deep block i receives shallow block depth-1-i's tokens
+        self.skips = nn.ModuleList(nn.Linear(2 * cfg.width, cfg.width) for _ in range(cfg.depth // 2)) \
+            if cfg.long_skips else None
+        self.norm_out = nn.LayerNorm(cfg.width, elementwise_affine=False, eps=1e-6)
+        self.ada_out = nn.Sequential(nn.SiLU(), nn.Linear(cfg.width, 2 * cfg.width))
+        self.unembed = nn.Linear(cfg.width, patch_dim)
+        for layer in (self.ada_out[1], self.unembed):  # the model starts by predicting eps_hat = 0
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
+        self.conv_out = nn.Conv2d(cfg.in_channels, cfg.in_channels, 3, padding=1) if cfg.conv_out else None
+        if self.conv_out is not None:
+            nn.init.zeros_(self.conv_out.bias)  # no offset: a fresh model still predicts eps_hat = 0
+        self._tap_paths = {}
+        for i in range(cfg.depth):
+            self._tap_paths[f"block.{i}"] = f"blocks.{i}.out"
+            self._tap_paths[f"block.{i}.attn"] = f"blocks.{i}.attn.probs"
+
+    def patchify(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) -> (B, N, p*p*C): cut into puzzle pieces, row by row."""
+        p = self.config.patch
+        return rearrange(x, "b c (h p1) (w p2) -> b (h w) (p1 p2 c)", p1=p, p2=p)
+
+    def unpatchify(self, tokens: torch.Tensor) -> torch.Tensor:
+        """(B, N, p*p*C) -> (B, C, H, W): put the pieces back."""
+        p = self.config.patch
+        return rearrange(tokens, "b (h w) (p1 p2 c) -> b c (h p1) (w p2)", h=self.grid, p1=p, p2=p)
+
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        t = self.check_input(x_t, t)
+        c = self.time(t, cond)  # (B, D)
+        x = self.embed(self.patchify(x_t)) + self.pos  # (B, N, D)
+        saved, half = [], self.config.depth // 2
+        for i, block in enumerate(self.blocks):
+            if self.skips is not None and i >= self.config.depth - half:
+                x = self.skips[self.config.depth - 1 - i](torch.cat([x, saved.pop()], dim=-1))
+            x = block(x, c)
+            block.out(rearrange(x, "b (h w) d -> b d h w", h=self.grid))  # tap: tokens on the patch grid
+            if self.skips is not None and i < half:
+                saved.append(x)
+        shift, scale = self.ada_out(c).chunk(2, dim=-1)
+        eps_hat = self.unpatchify(self.unembed(modulate(self.norm_out(x), shift, scale)))  # (B, C, H, W)
+        return eps_hat + self.conv_out(eps_hat) if self.conv_out is not None else eps_hat

@@ -1,0 +1,82 @@
+"""Team Transformers: shapes, adaLN-zero, attention taps, and that it trains through the common code."""
+import math
+
+import pytest
+import torch
+
+from diffusion_course import build, config, sample
+from diffusion_course.models.dit import DiTBlock
+from diffusion_course.trace import annotate, taps
+
+
+def randomised(cfg):
+    m = build(cfg)
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in m.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.05)
+    return m.eval()
+
+
+@pytest.mark.parametrize("patch", [2, 4, 8])
+def test_shapes_for_several_patch_sizes(patch):
+    cfg = config.DiTConfig(patch=patch, width=32, depth=2, heads=2)
+    m = randomised(cfg)
+    x = torch.randn(2, 3, 32, 32)
+    assert m(x, torch.tensor([3, 900])).shape == x.shape
+    assert m.patchify(x).shape == (2, (32 // patch) ** 2, patch * patch * 3)
+    assert torch.equal(m.unpatchify(m.patchify(x)), x)
+    with taps(m, ["block.1", "block.1.attn"]) as seen:
+        m(x, 5)
+    n = (32 // patch) ** 2
+    assert seen["block.1"].shape == (2, 32, 32 // patch, 32 // patch)
+    assert seen["block.1.attn"].shape == (2, 2, n, n)
+
+
+def test_fresh_block_is_the_identity_and_fresh_model_predicts_zero():
+    block = DiTBlock(32, 2, 4.0)
+    x, c = torch.randn(2, 16, 32), torch.randn(2, 32)
+    assert torch.equal(block(x, c), x)
+    assert build("dit-tiny")(torch.randn(2, 3, 32, 32), 7).abs().max() == 0
+
+
+def test_attention_sums_to_one_and_matches_a_hand_computation():
+    m = randomised(config.preset("dit-tiny"))
+    x = torch.randn(2, 3, 32, 32)
+    attn = m.blocks[1].attn
+    seen_in = {}
+    pre = attn.register_forward_pre_hook(lambda mod, args: seen_in.__setitem__("x", args[0]))
+    try:
+        with taps(m, ["block.1.attn"]) as seen:
+            m(x, 42)
+    finally:
+        pre.remove()
+    probs = seen["block.1.attn"]  # (B, heads, N, N)
+    assert torch.allclose(probs.sum(-1), torch.ones(probs.shape[:-1]), atol=1e-6)
+    q, k, _ = attn.qkv(seen_in["x"]).chunk(3, dim=-1)
+    heads, d = attn.heads, q.shape[-1] // attn.heads
+    q = q.view(2, -1, heads, d).transpose(1, 2)
+    k = k.view(2, -1, heads, d).transpose(1, 2)
+    by_hand = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(d), dim=-1)
+    assert torch.allclose(by_hand, probs, atol=1e-6)
+
+
+def test_a_few_training_steps_reduce_the_loss():
+    from diffusion_course import TrainConfig, Trainer, scenes
+
+    tr = Trainer("dit-tiny", TrainConfig(steps=60, batch_size=32, warmup=5, lr=3e-3, precision="fp32"),
+                 pool=scenes.ScenePool(256), progress=False).run()
+    first, last = sum(tr.losses[:10]) / 10, sum(tr.losses[-10:]) / 10
+    assert last < 0.7 * first, (first, last)
+
+
+def test_same_sampler_trace_and_viewer_as_the_unet():
+    from diffusion_course.widgets import TraceViewer
+
+    m = randomised(config.preset("dit-tiny"))
+    x = sample(m, 2, steps=5, seed=1)
+    tr = annotate(m, 2, steps=5, seed=1, taps_=["block.0", "block.1.attn"], every=1)
+    assert torch.equal(x, tr.final)
+    v = TraceViewer(tr, tap="block.1.attn", query=(3, 3))
+    assert all(len(s.children) == 5 for s in v.stacks[0])
+    assert config.from_dict(config.to_dict(m.config)) == m.config
