@@ -94,7 +94,7 @@ def bench_annotation(model, n: int, steps: int, reps: int) -> dict:
 def bench_quality(n: int, train_pool: int) -> dict:
     """Sample-quality metrics of every shipped denoiser, and of an untrained one as the floor."""
     from . import metrics, scenes
-    from .samplers import sample
+    from .samplers import sample_many
 
     try:
         judge = checkpoints.load_pretrained("judge", "cpu")
@@ -109,7 +109,7 @@ def bench_quality(n: int, train_pool: int) -> dict:
     out = {}
     for name, model in models.items():
         t0 = time.perf_counter()
-        x = torch.cat([sample(model, min(64, n - i), steps=50, seed=i) for i in range(0, n, 64)])
+        x = sample_many(model, n, steps=50, seed=0)
         out[name] = {"sampling_seconds": time.perf_counter() - t0, **metrics.evaluate(judge, x, train)}
     return out
 

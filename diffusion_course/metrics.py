@@ -93,12 +93,12 @@ HELD_OUT_SEED = 200  # held-out real scenes for validation and as the metrics' r
 def undertrained_samples(n: int, steps: int, seed: int, preset: str = "unet-tiny") -> torch.Tensor:
     """Samples of a denoiser trained for only ``steps`` steps: blob-like near-scenes."""
     from .config import TrainConfig
-    from .samplers import sample
+    from .samplers import sample_many
     from .training import Trainer
 
     tr = Trainer(preset, TrainConfig(steps=steps, batch_size=32, pool_size=1024, warmup=20, lr=3e-3, seed=seed),
                  progress=False).run()
-    return torch.cat([sample(tr.ema, min(64, n - i), steps=20, seed=seed + i) for i in range(0, n, 64)])
+    return sample_many(tr.ema, n, steps=20, seed=seed)
 
 
 def train_judge(steps: int = 2500, batch: int = 128, seed: int = 0, pool: int = 8000, progress: bool = True):

@@ -158,3 +158,10 @@ def sample(model, n: int, steps: int = 50, sampler: str = "ddim", seed: int = 0,
                     desc=f"{sampler} sampling", disable=not progress, leave=False):
         x = rec.x_prev
     return x.clamp(-1, 1).cpu()
+
+
+def sample_many(model, n: int, steps: int = 50, seed: int = 0, batch: int = 64, **kwargs) -> torch.Tensor:
+    """``n`` images drawn ``batch`` at a time (chunk starting at image i uses seed ``seed + i``),
+    so memory stays bounded however many images are asked for."""
+    return torch.cat([sample(model, min(batch, n - i), steps=steps, seed=seed + i, **kwargs)
+                      for i in range(0, n, batch)])
