@@ -27,10 +27,14 @@ def cmd_train(args) -> None:
     out = Path(args.out or checkpoints.DATA_DIR / args.preset)
     run_dir = out.with_name(out.name + ".run")
     started = time.time()
-    trainer = Trainer(model_cfg, train_cfg, run_dir=run_dir)
+    probe = None
+    if args.probe_every:
+        from . import metrics
+        probe = metrics.probe(checkpoints.load_pretrained("judge"))
+    trainer = Trainer(model_cfg, train_cfg, run_dir=run_dir, probe=probe, probe_every=args.probe_every)
     print(f"{args.preset}: {trainer.model.num_params():,} parameters, {train_cfg.steps} steps, "
           f"precision {trainer.autocast_dtype or 'fp32'}, device {trainer.device}, resuming at step {trainer.step}")
-    trainer.run(minutes=args.minutes)
+    trainer.run(steps=args.until, minutes=args.minutes)
     if trainer.step < train_cfg.steps:
         print(f"stopped at step {trainer.step} of {train_cfg.steps}; run the same command again to resume")
     losses = trainer.losses
@@ -49,6 +53,7 @@ def cmd_train(args) -> None:
         "train_seconds": round(trainer.elapsed, 1),
         "machine": checkpoints.machine(),
         "final_loss": round(sum(tail) / max(1, len(tail)), 5),
+        "curve": trainer.curve,
         "sampling": {"sampler": "ddim", "steps": 50, "eta": args.eta},
         "date": time.strftime("%Y-%m-%d"),
     }
@@ -104,11 +109,15 @@ def main(argv=None) -> None:
     t.add_argument("--train", help="training preset (default: the one named like the model preset)")
     t.add_argument("--steps", type=int)
     t.add_argument("--minutes", type=float, help="stop after this much wall time (resume later)")
+    t.add_argument("--until", type=int, help="stop at this step, keeping the recipe's schedule (resume later)")
     t.add_argument("--seed", type=int)
     t.add_argument("--batch-size", type=int)
     t.add_argument("--lr", type=float)
     t.add_argument("--precision", choices=["fp32", "bf16", "auto"])
     t.add_argument("--eta", type=float, default=1.0, help="DDIM eta for the sample grid")
+    t.add_argument("--probe-every", type=int, default=0,
+                   help="every N steps, judge 128 samples of the EMA (recognisable rate, Frechet distance) "
+                        "for the card's quality curve; 0: never")
     t.add_argument("--out", help="output path without suffix (default data/PRESET)")
     t.set_defaults(func=cmd_train)
     s = sub.add_parser("sample", help="sample a grid from a shipped or saved model")

@@ -8,6 +8,10 @@ in the same run (the figure that travels). FLOPs come from ``torch.utils.flop_co
 
 Goals: DDIM-50 for 16 images in <= 4 s at >= 30 % of the fp32 matmul peak; annotated
 sampling (default taps, every step) at <= 1.3x the plain time, with a trace <= 100 MB.
+
+The head-to-head (notebook 05) puts Team CNN and Team Transformers side by side: size,
+FLOPs, speed, quality, and quality at an equal training budget, in CPU minutes (steps x the
+step time measured here) and in training FLOPs, read off the quality curves in the cards.
 """
 from __future__ import annotations
 
@@ -19,8 +23,10 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from . import checkpoints
-from .config import TrainConfig
+from .config import TRAIN_PRESETS, TrainConfig
 from .models import build
+
+TEAMS = {"unet-scenes": "Team CNN", "dit-scenes": "Team Transformers"}
 
 
 def _best_time(fn, reps: int, warmup: int = 1) -> float:
@@ -69,7 +75,7 @@ def bench_sampling(model, n: int, steps: int, reps: int) -> dict:
     with torch.no_grad():
         flops_forward = count_flops(lambda: model(x, torch.zeros(n, dtype=torch.long)))
     t = _best_time(lambda: sample(model, n, steps=steps, seed=0), reps, warmup=1)
-    return {"images": n, "steps": steps, "seconds": t, "gflop_per_forward": flops_forward / 1e9,
+    return {"images": n, "steps": steps, "seconds": t, "gflop_per_forward": flops_forward / 1e9,  # the whole batch
             "gflops": flops_forward * steps / t / 1e9}
 
 
@@ -89,6 +95,72 @@ def bench_annotation(model, n: int, steps: int, reps: int) -> dict:
             "time_ratio": min(annotated) / min(plain), "trace_mb": trace.nbytes / MB,
             "goal": {"time_ratio_max": 1.3, "trace_mb_max": 100.0,
                      "met": min(annotated) / min(plain) <= 1.3 and trace.nbytes / MB <= 100.0}}
+
+
+def curve_at(curve: list[dict], step: float, key: str, max_gap: int = 1000):
+    """``key`` of a quality curve at ``step``, interpolated between the two probes around it
+    (None outside the curve, or where the probes around it are more than ``max_gap`` steps apart)."""
+    for p in curve:
+        if p["step"] == step:
+            return p[key]
+    for a, b in zip(curve, curve[1:]):
+        if a["step"] < step < b["step"]:
+            if b["step"] - a["step"] > max_gap:
+                return None
+            w = (step - a["step"]) / (b["step"] - a["step"])
+            return (1 - w) * a[key] + w * b[key]
+    return None
+
+
+def bench_teams(training: dict[str, dict], quick: bool) -> dict:
+    """Team CNN vs Team Transformers: every shipped denoiser's size, cost, speed and quality
+    curve, then both at equal budgets. ``training`` holds each preset's measured train step."""
+    from . import metrics
+
+    teams = {}
+    try:
+        probe = metrics.probe(checkpoints.load_pretrained("judge", "cpu"), n=128 if not quick else 16,
+                              steps=50 if not quick else 10)
+    except checkpoints.CheckpointError as e:
+        return {"teams": {name: {"team": team, "skipped": str(e)} for name, team in TEAMS.items()}, "equal_budget": []}
+    for name, team in TEAMS.items():
+        try:
+            model, card = checkpoints.load_pretrained(name, "cpu"), checkpoints.card(name)
+        except checkpoints.CheckpointError as e:
+            teams[name] = {"team": team, "skipped": str(e)}
+            continue
+        s = bench_sampling(model, 16 if not quick else 4, 50 if not quick else 10, 3 if not quick else 1)
+        tr = training[name]
+        final = {"step": card["steps"], **probe(model)}
+        curve = [p for p in card.get("curve", []) if p["step"] < card["steps"]] + [final]
+        teams[name] = {"team": team, "parameters": model.num_params(),
+                       "gflop_per_forward": s["gflop_per_forward"] / s["images"],  # one image
+                       "seconds_per_image": s["seconds"] / s["images"], "train_steps": card["steps"],
+                       "train_batch": tr["batch"], "train_seconds_per_step": tr["seconds_per_step"],
+                       "train_gflop_per_step": tr["gflop_per_step"],
+                       "train_cpu_minutes": card["steps"] * tr["seconds_per_step"] / 60,
+                       "train_pflop": card["steps"] * tr["gflop_per_step"] / 1e6, "curve": curve}
+    ready = {k: v for k, v in teams.items() if "skipped" not in v}
+    if len(ready) < 2:
+        return {"teams": teams, "equal_budget": []}
+    budgets = [("10 CPU minutes", "minutes", 10.0)]
+    for t in ready.values():  # each team's full training, in both currencies
+        budgets += [(f"{t['team']}'s full training ({t['train_cpu_minutes']:.0f} CPU min)", "minutes",
+                     t["train_cpu_minutes"]),
+                    (f"{t['team']}'s full training ({t['train_pflop']:.2f} PFLOP)", "pflop", t["train_pflop"])]
+    rows = []
+    for label, unit, amount in budgets:
+        row = {"budget": label, "unit": unit, "amount": amount}
+        for name, t in ready.items():
+            per_step = t["train_seconds_per_step"] / 60 if unit == "minutes" else t["train_gflop_per_step"] / 1e6
+            step = amount / per_step
+            done = step >= t["train_steps"] - 0.5  # the budget outlasts this team's training: its final model
+            at = t["train_steps"] if done else step
+            row[name] = {"step": round(at), "finished_early": done and step > t["train_steps"] * 1.01,
+                         "recognisable_rate": curve_at(t["curve"], at, "recognisable_rate"),
+                         "frechet_distance": curve_at(t["curve"], at, "frechet_distance")}
+        rows.append(row)
+    return {"teams": teams, "equal_budget": rows}
 
 
 def bench_quality(n: int, train_pool: int) -> dict:
@@ -131,10 +203,13 @@ def run(quick: bool = False) -> dict:
         "matmul_peak_gflops": {"fp32": peak32, "bf16": peak16},
         "training": [bench_training("unet-scenes", 64 if not quick else 16, 5 if not quick else 2, p)
                      for p in ("fp32", "bf16")],
+        "training_per_team": {name: bench_training(name, TRAIN_PRESETS[name].batch_size if not quick else 16,
+                                                   3 if not quick else 1, "auto") for name in TEAMS},
         "sampling": {"model": source, **bench_sampling(model, 16, 50 if not quick else 10, 3 if not quick else 1)},
         "annotation": bench_annotation(model, 16, 50 if not quick else 10, 3 if not quick else 1),
         "quality": bench_quality(256 if not quick else 32, 20000 if not quick else 1000),
     }
+    results["head_to_head"] = bench_teams(results["training_per_team"], quick)
     for tr in results["training"]:
         peak = peak16 if tr["precision"] != "fp32" else peak32
         tr["fraction_of_peak"] = tr["gflops"] / peak
@@ -174,12 +249,59 @@ def markdown(r: dict) -> str:
             lines.append(f"| {name} | {m['images']} | {m['recognisable_rate']:.0%} | {m['frechet_distance']:.2f} | "
                          f"{m['diversity_ratio_to_real']:.2f}{' (collapsed)' if m['diversity_collapsed'] else ''} | "
                          f"{m['coverage_contents_tv']:.2f} | {m.get('memorisation_memorised_fraction', float('nan')):.0%} |")
+    lines += head_to_head_markdown(r["head_to_head"])
     fp32, bf16 = r["training"][0], r["training"][1]
     lines += ["", f"bf16 autocast trains {fp32['seconds_per_step'] / bf16['seconds_per_step']:.2f}x as fast as fp32 "
                   "(ratio within this run).",
               f"DDIM goal (<= 4 s and >= 30 % of fp32 peak): {'met' if s['goal']['met'] else 'not met'}.",
               f"Annotation goal (<= 1.3x time, <= 100 MB): {'met' if a['goal']['met'] else 'not met'}."]
     return "\n".join(lines) + "\n"
+
+
+def head_to_head_markdown(h: dict) -> list[str]:
+    def pct(v):
+        return "not measured" if v is None else f"{v:.0%}"
+
+    lines = ["", "## Team CNN vs Team Transformers", ""]
+    ready = {k: t for k, t in h["teams"].items() if "skipped" not in t}
+    lines += [f"{t['team']} ({k}): skipped, {t['skipped']}" for k, t in h["teams"].items() if "skipped" in t]
+    if not ready:
+        return lines
+    lines += ["| | " + " | ".join(f"{t['team']} ({k})" for k, t in ready.items()) + " |",
+              "|---" * (len(ready) + 1) + "|"]
+    for label, fmt in [("parameters", "{parameters:,}"), ("GFLOP per forward (1 image)", "{gflop_per_forward:.2f}"),
+                       ("DDIM-50 seconds per image (batch of 16)", "{seconds_per_image:.3f}"),
+                       ("training step (s, on this CPU)", "{train_seconds_per_step:.2f} (batch {train_batch})"),
+                       ("training GFLOP per step", "{train_gflop_per_step:.0f}"),
+                       ("training steps", "{train_steps}"), ("training CPU minutes (steps x step time)",
+                                                             "{train_cpu_minutes:.0f}"),
+                       ("training PFLOP", "{train_pflop:.2f}")]:
+        lines.append(f"| {label} | " + " | ".join(fmt.format(**t) for t in ready.values()) + " |")
+    lines.append("| recognisable (128 probes) | " + " | ".join(pct(t["curve"][-1]["recognisable_rate"])
+                                                             for t in ready.values()) + " |")
+    if h["equal_budget"]:
+        lines += ["", "At an equal training budget (quality read off each card's probe curve):", "",
+                  "| budget | " + " | ".join(f"{t['team']}: step, recognisable, Fréchet" for t in ready.values()) + " |",
+                  "|---" * (len(ready) + 1) + "|"]
+        for row in h["equal_budget"]:
+            cells = []
+            for k in ready:
+                c = row[k]
+                fd = "" if c["frechet_distance"] is None else f", {c['frechet_distance']:.1f}"
+                cells.append(f"{c['step']}{' (done)' if c['finished_early'] else ''}, {pct(c['recognisable_rate'])}{fd}")
+            lines.append(f"| {row['budget']} | " + " | ".join(cells) + " |")
+    return lines
+
+
+RESULTS = Path(__file__).resolve().parent.parent / "bench" / "results.json"
+
+
+def load_results(path: str | Path = RESULTS) -> dict:
+    """The cached results of the last full ``bench`` run (what notebook 05 reads)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no benchmark results at {path}; make them with: python -m diffusion_course bench")
+    return json.loads(path.read_text())
 
 
 def main(quick: bool = False, out: Path = Path("bench")) -> dict:

@@ -77,12 +77,14 @@ PRESETS: dict[str, object] = {
     "unet-small": UNetConfig(channels=(32, 64, 64), blocks=1),  # the notebooks' live run
     "unet-scenes": UNetConfig(),  # the shipped model
     "dit-tiny": DiTConfig(patch=4, width=32, depth=2, heads=2),  # for tests
-    "dit-scenes": DiTConfig(),  # Team Transformers (weights not shipped yet)
+    "dit-small": DiTConfig(patch=4, width=96, depth=4, heads=4),  # notebook 05's live run
+    "dit-scenes": DiTConfig(),  # Team Transformers, the shipped model
 }
 
 TRAIN_PRESETS: dict[str, TrainConfig] = {
     "quick": TrainConfig(steps=300, pool_size=4096, checkpoint_every=100),
     "unet-scenes": TrainConfig(steps=7000, lr=2e-3, warmup=200),
+    "dit-scenes": TrainConfig(steps=5000, lr=1e-3, warmup=300),
 }
 
 

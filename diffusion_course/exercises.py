@@ -232,3 +232,51 @@ def _check_03_cell(answer) -> bool:
     if answer == 16:
         return _report(False, "16 is the number of pixels; the question asks for the side of the square")
     return _report(False, "each stride-2 downsampling halves the side: 32 → 16 → 8. How many pixels per cell side?")
+
+
+# ----------------------------------------------------------------------------- 04 team transformers
+
+def _sol_04_tokens():
+    def my_tokens(image_size, patch):
+        return (image_size // patch) ** 2  # a (size/p) x (size/p) grid of puzzle pieces
+    return my_tokens
+
+
+@exercise("04.tokens", _sol_04_tokens)
+def _check_04_tokens(fn) -> bool:
+    return _check_function("04.tokens", fn, _sol_04_tokens(), [(32, 2), (32, 4), (32, 8), (64, 4), (16, 1)],
+                           "the pieces form a square grid with image_size / patch pieces a side")
+
+
+def _sol_04_attention():
+    def my_attention(q, k):
+        d = q.shape[-1]
+        return torch.softmax(q @ k.transpose(-1, -2) / d ** 0.5, dim=-1)
+    return my_attention
+
+
+def _qk_cases():
+    g = torch.Generator().manual_seed(4)
+    return [(torch.randn(2, 4, n, d, generator=g), torch.randn(2, 4, n, d, generator=g)) for n, d in ((16, 8), (9, 32))]
+
+
+@exercise("04.attention", _sol_04_attention)
+def _check_04_attention(fn) -> bool:
+    return _check_function("04.attention", fn, _sol_04_attention(), _qk_cases(),
+                           "scores q k^T divided by sqrt(d), then a softmax over the keys (the last axis)")
+
+
+# ----------------------------------------------------------------------------- 05 the challenge
+
+def _sol_05_patch_cost() -> int:
+    return 16  # patch 1 has 4x the tokens of patch 2, and attention compares every pair: 4^2 = 16
+
+
+@exercise("05.patch_cost", _sol_05_patch_cost)
+def _check_05_patch_cost(answer) -> bool:
+    if answer == 16:
+        return _report(True, "16×: halving the patch side gives 4× the tokens, and attention compares every "
+                             "pair of tokens, so 4² = 16× the entries in every attention map.")
+    if answer == 4:
+        return _report(False, "4× is the number of tokens; attention compares every token with every other")
+    return _report(False, "count the tokens for patch 2 and patch 1 (32×32 image), then the pairs of tokens")

@@ -168,7 +168,11 @@ def read(judge, x: torch.Tensor, batch: int = 256) -> dict[str, torch.Tensor]:
 def recognisable(judge, x: torch.Tensor) -> torch.Tensor:
     """Per image: the judge calls it a real scene (p_real >= 0.5) *and* is sure what is in it
     (every presence probability below 0.2 or above 0.8). Bool (B,)."""
-    r = read(judge, x)
+    return recognisable_reading(read(judge, x))
+
+
+def recognisable_reading(r: dict) -> torch.Tensor:
+    """``recognisable`` from a reading already made by ``read``."""
     p = r["presence"]
     confident = ((p >= CONFIDENT) | (p <= 1 - CONFIDENT)).all(dim=1)
     return (r["real"] >= 0.5) & confident
@@ -277,6 +281,23 @@ def evaluate(judge, x: torch.Tensor, train: torch.Tensor | None = None) -> dict:
     if train is not None:
         out |= {f"memorisation_{k}": v for k, v in memorisation(x, train, ref).items()}
     return out
+
+
+def probe(judge, n: int = 128, steps: int = 50, seed: int = 0):
+    """A cheap quality reading for training curves: ``probe(judge)(model)`` samples ``n`` images
+    (DDIM-``steps``, eta 1, fixed seed) and returns their recognisable rate and Frechet distance
+    (against ``n`` held-out scenes, so compare values taken with the same ``n``)."""
+    from .samplers import sample_many
+
+    reference = read(judge, reference_scenes(n)[0])["features"]
+
+    def measure(model) -> dict:
+        x = sample_many(model, n, steps=steps, seed=seed)
+        r = read(judge, x)
+        return {"recognisable_rate": recognisable_reading(r).float().mean().item(),
+                "frechet_distance": frechet_distance(r["features"], reference)}
+
+    return measure
 
 
 def label_accuracy(judge, x: torch.Tensor, labels: list[scenes.SceneLabels]) -> dict[str, float]:

@@ -52,6 +52,30 @@ def show_grid(x: torch.Tensor, nrow: int | None = None, title: str | None = None
     return ax
 
 
+def show_patches(x: torch.Tensor, patch: int, title: str | None = None, ax=None, highlight=None):
+    """One image (C, H, W) cut into ``patch`` x ``patch`` puzzle pieces: the image with the
+    patch grid drawn over it, and an optional (row, col) piece outlined; returns the axes."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(3, 3))
+    H, W = x.shape[-2:]
+    ax.imshow(to_uint8(x), interpolation="nearest")
+    for k in range(patch, max(H, W), patch):  # pixel edges sit at half-integers in imshow
+        if k < W:
+            ax.axvline(k - 0.5, color="white", lw=0.6, alpha=0.7)
+        if k < H:
+            ax.axhline(k - 0.5, color="white", lw=0.6, alpha=0.7)
+    if highlight is not None:
+        r, c = highlight
+        ax.add_patch(Rectangle((c * patch - 0.5, r * patch - 0.5), patch, patch, fill=False, ec="yellow", lw=2))
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
 def plot_schedules(names=("linear", "cosine"), T: int = 1000):
     """alpha_bar_t and log-SNR(t) of each schedule, side by side; returns the figure."""
     import matplotlib.pyplot as plt
@@ -121,3 +145,27 @@ def rows(named: dict, labels=None, title: str | None = None):
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def quality_curves(teams: dict, budget: str = "minutes", key: str = "recognisable_rate", ax=None):
+    """Quality against training budget for each team of ``bench``'s head-to-head: ``budget``
+    "minutes" (CPU minutes = steps x measured step time) or "pflop" (training FLOPs)."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.5))
+    for name, t in teams.items():
+        if "skipped" in t:
+            continue
+        per_step = t["train_seconds_per_step"] / 60 if budget == "minutes" else t["train_gflop_per_step"] / 1e6
+        steps = [p["step"] for p in t["curve"]]
+        xs = [s * per_step for s in steps]
+        ys = [p[key] * (100 if key == "recognisable_rate" else 1) for p in t["curve"]]
+        line, = ax.plot(xs, ys, "o", ms=3, label=f"{t['team']} ({name})")
+        for i in range(len(xs) - 1):  # probes far apart: dotted, nothing was measured in between
+            ax.plot(xs[i:i + 2], ys[i:i + 2], color=line.get_color(), ls="-" if steps[i + 1] - steps[i] <= 1000 else ":")
+    ax.set_xlabel("training CPU minutes" if budget == "minutes" else "training PFLOP")
+    ax.set_ylabel("recognisable (%)" if key == "recognisable_rate" else key.replace("_", " "))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return ax

@@ -8,7 +8,8 @@ attaches forward hooks inside a context manager and always removes them, even on
         model(x_t, t)
     seen["mid.attn"]          # (B, heads, 64, 64) attention probabilities
 
-``receptive_field`` asks which input pixels a tapped unit can see, by taking its gradient.
+``receptive_field`` asks which input pixels a tapped unit can see, by taking its gradient;
+``attention_distance`` how far, on average, attention reaches across the token grid.
 Recording never imports ipywidgets; display lives in ``widgets`` and ``plotting``.
 """
 from __future__ import annotations
@@ -65,6 +66,21 @@ def receptive_field(model, tap: str, x_t: torch.Tensor, t: int, at: tuple[int, i
     i, j = at if at is not None else (h // 2, w // 2)
     feat[0, :, i, j].abs().sum().backward()
     return x.grad[0].abs().sum(0)
+
+
+def attention_distance(probs: torch.Tensor) -> torch.Tensor:
+    """Mean distance, in tokens of the square grid, between a query and the keys it attends to,
+    weighted by the attention probabilities (Dosovitskiy et al. 2021's "attention distance").
+    probs (..., N, N) -> (...,), averaged over queries. Uniform attention over a 16x16 grid gives
+    about 8.3; a token attending only to itself gives 0."""
+    n = probs.shape[-1]
+    side = math.isqrt(n)
+    if side * side != n or probs.shape[-2] != n:
+        raise ValueError(f"expected attention over a square grid of tokens (..., N, N), got {tuple(probs.shape)}")
+    rows, cols = torch.meshgrid(torch.arange(side), torch.arange(side), indexing="ij")
+    pos = torch.stack([rows.flatten(), cols.flatten()], dim=-1).float()  # (N, 2)
+    dist = torch.cdist(pos, pos)  # (N, N) Euclidean distance between grid cells
+    return (probs.float() * dist).sum(-1).mean(-1)
 
 
 # ----------------------------------------------------------------------------- annotated sampling

@@ -11,6 +11,9 @@ gradient clipping, and an EMA of the weights whose decay warms up (an EMA with a
 
 Runs are seeded and resumable: ``state.safetensors`` in the run folder holds weights,
 EMA, optimiser moments, RNG state and the loss history; a resumed run continues exactly.
+
+A ``probe`` (e.g. ``metrics.probe``) can measure the EMA every ``probe_every`` steps; its
+results form ``trainer.curve``, quality against steps and training seconds.
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ import json
 import math
 import time
 from pathlib import Path
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -72,20 +76,22 @@ class Trainer:
     """Trains one model; ``trainer.ema`` is the model to sample from."""
 
     def __init__(self, model_config, cfg: TrainConfig = TrainConfig(), run_dir: str | Path | None = None,
-                 device: str | torch.device | None = None, pool: ScenePool | None = None, progress: bool = True):
+                 device: str | torch.device | None = None, pool: ScenePool | None = None, progress: bool = True,
+                 probe: Callable[[torch.nn.Module], dict] | None = None, probe_every: int = 0):
         if isinstance(model_config, str):
             model_config = config_mod.preset(model_config)
         self.model_config, self.cfg = model_config, cfg
         self.device = torch.device(device) if device else checkpoints.default_device()
         self.run_dir = Path(run_dir) if run_dir else None
         self.progress = progress
+        self.probe, self.probe_every = probe, probe_every
         torch.manual_seed(cfg.seed)
         self.model = build(model_config).to(self.device)
         self.ema = copy.deepcopy(self.model).eval().requires_grad_(False)
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.generator = torch.Generator().manual_seed(cfg.seed)
         self.autocast_dtype = resolve_precision(cfg.precision, self.device)
-        self.step, self.losses, self.elapsed = 0, [], 0.0
+        self.step, self.losses, self.elapsed, self.curve = 0, [], 0.0, []
         schedule = self.model.schedule
         self.alpha_bar = schedule.alpha_bar.float().to(self.device)
         self.weight = min_snr_weight(schedule.snr.float(), cfg.min_snr_gamma).to(self.device)
@@ -151,6 +157,8 @@ class Trainer:
                 bar.update(1)
                 if self.step % 10 == 0:
                     bar.set_postfix(loss=f"{sum(self.losses[-50:]) / len(self.losses[-50:]):.4f}")
+                if self.probe and self.probe_every and self.step % self.probe_every == 0:
+                    self.measure()
                 if self.run_dir and self.step % self.cfg.checkpoint_every == 0:
                     self.save_state()
         finally:
@@ -158,6 +166,12 @@ class Trainer:
             if self.run_dir:
                 self.save_state()
         return self
+
+    def measure(self) -> dict:
+        """Run the probe on the EMA now (its time is not counted as training time)."""
+        point = {"step": self.step, "train_seconds": round(self.elapsed, 1), **self.probe(self.ema)}
+        self.curve.append(point)
+        return point
 
     # ---------------------------------------------------------------- resume
     def save_state(self) -> None:
@@ -170,6 +184,7 @@ class Trainer:
                 tensors[f"opt.{i}.{k}"] = torch.as_tensor(v).contiguous()
         tensors["rng"] = self.generator.get_state()
         meta = {"step": str(self.step), "elapsed": str(self.elapsed), "losses": json.dumps(self.losses),
+                "curve": json.dumps(self.curve),
                 "model_config": json.dumps(config_mod.to_dict(self.model_config)),
                 "train_config": json.dumps(dataclasses.asdict(self.cfg))}
         tmp = self.run_dir / "state.tmp"
@@ -202,6 +217,7 @@ class Trainer:
         self.generator.set_state(state["rng"])
         self.step, self.elapsed = int(meta["step"]), float(meta["elapsed"])
         self.losses = json.loads(meta["losses"])
+        self.curve = json.loads(meta.get("curve", "[]"))
 
 
 def train(model_config, cfg: TrainConfig = TrainConfig(), steps: int | None = None, minutes: float | None = None,

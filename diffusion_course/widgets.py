@@ -131,10 +131,16 @@ def is_attention(name: str) -> bool:
     return name.endswith("attn")
 
 
+EPS_HAT = "eps_hat"  # the viewer's pseudo-tap: the model's noise estimate, recorded for every model
+
+
 def tap_frames(trace, tap: str, b: int, query: tuple[int, int] | None = None) -> torch.Tensor:
-    """What to show of a tap for image ``b`` at every recorded step, as (S, h, w) maps:
-    feature taps -> mean |activation| over channels; attention taps -> where the ``query``
-    token (row, col; default the centre) attends, averaged over heads."""
+    """What to show of a tap for image ``b`` at every recorded step: feature taps -> mean
+    |activation| over channels (S, h, w); attention taps -> where the ``query`` token (row, col;
+    default the centre) attends, averaged over heads (S, side, side); ``EPS_HAT`` -> the noise
+    estimate as an image (S, C, H, W)."""
+    if tap == EPS_HAT:
+        return (trace.eps_hat[:, b].float() / 3).clamp(-1, 1)  # eps ~ N(0, 1): +-3 sigma fills the range
     x = trace.taps[tap][:, b].float()
     if is_attention(tap):  # (S, heads, N, N)
         side = int(round(x.shape[-1] ** 0.5))
@@ -181,19 +187,20 @@ class TraceViewer(W.VBox):
     def __init__(self, trace, tap: str | None = None, image: int = 0, query=None, compare=None,
                  names=("A", "B"), scale: int = 5, interval_ms: int = 200):
         self.traces = [trace] + ([compare] if compare is not None else [])
-        if compare is not None:
-            if len(compare) != len(trace) or list(compare.taps) != list(trace.taps):
-                raise ValueError("compare needs a trace with the same number of recorded steps and the same taps; "
-                                 "record both with the same steps, every and taps")
+        if compare is not None and len(compare) != len(trace):
+            raise ValueError("compare needs a trace with the same number of recorded steps; "
+                             "record both with the same steps and every")
         self.names = names[:len(self.traces)]
-        tap = tap or next(iter(trace.taps))
-        if tap not in trace.taps:
-            raise KeyError(f"tap {tap!r} was not recorded; recorded taps: {list(trace.taps)}")
+        # taps every trace recorded (two models share few or none), then the noise estimate
+        shown = [name for name in trace.taps if all(name in tr.taps for tr in self.traces)] + [EPS_HAT]
+        tap = tap or shown[0]
+        if tap not in shown:
+            raise KeyError(f"tap {tap!r} was not recorded by every trace; choose one of {shown}")
         self.scale, n = scale, len(trace)
         self.play, self.slider, controls = player(n, "step", interval_ms, readout=False)
         B = trace.final.shape[0]
         self.image = W.Dropdown(options=list(range(B)), value=image, description="image")
-        self.tap = W.Dropdown(options=list(trace.taps), value=tap, description="tap")
+        self.tap = W.Dropdown(options=shown, value=tap, description="tap")
         side = self._token_side(tap)
         self.row = W.IntSlider(min=0, max=max(side - 1, 0), value=side // 2, description="query row")
         self.col = W.IntSlider(min=0, max=max(side - 1, 0), value=side // 2, description="query col")
@@ -227,7 +234,8 @@ class TraceViewer(W.VBox):
         self.query_box.layout.display = "flex" if side else "none"
         if side and self.row.max != side - 1:
             self.row.max = self.col.max = side - 1
-        what = f"where token {self.query} attends" if side else "mean |activation|"
+        what = f"where token {self.query} attends" if side else \
+            "the noise estimate ε̂" if tap == EPS_HAT else "mean |activation|"
         self.titles.value = f"x_t &nbsp;|&nbsp; x̂_0 &nbsp;|&nbsp; <b>{tap}</b>: {what}"
         for trace, (s_xt, s_x0, s_tap) in zip(self.traces, self.stacks):
             s_xt.children = [W.Image(value=_panel_png(f, self.scale), format="png") for f in trace.x_t[:, b]]

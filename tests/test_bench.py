@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from diffusion_course import bench
 
 
@@ -18,8 +20,35 @@ def test_bench_quick_writes_a_valid_results_file(tmp_path):
     q = r["quality"]
     assert q["untrained unet-scenes"]["recognisable_rate"] <= 0.1
     assert q["unet-scenes"]["recognisable_rate"] > q["untrained unet-scenes"]["recognisable_rate"] + 0.5
+    teams = r["head_to_head"]["teams"]
+    assert set(teams) == set(bench.TEAMS)
+    for name, t in teams.items():
+        assert set(r["training_per_team"][name]) >= {"seconds_per_step", "gflop_per_step"}
+        if "skipped" in t:
+            continue
+        assert t["curve"][-1]["step"] == t["train_steps"]  # the shipped model itself, probed here
+        assert t["train_cpu_minutes"] == pytest.approx(t["train_steps"] * t["train_seconds_per_step"] / 60)
+        assert t["gflop_per_forward"] > 0 and t["seconds_per_image"] > 0
+    for row in r["head_to_head"]["equal_budget"]:
+        assert all(row[name]["step"] >= 0 for name in teams)
     md = (tmp_path / "RESULTS.md").read_text()
     assert "matmul peak fp32" in md and "annotated DDIM" in md and "recognisable" in md
+    assert "Team CNN vs Team Transformers" in md
+    assert bench.load_results(tmp_path / "results.json") == r
+
+
+def test_curve_reading_interpolates_and_admits_what_was_not_measured():
+    curve = [{"step": 0, "q": 0.0}, {"step": 500, "q": 0.5}, {"step": 1000, "q": 0.7}, {"step": 5000, "q": 0.9}]
+    assert bench.curve_at(curve, 250, "q") == pytest.approx(0.25)
+    assert bench.curve_at(curve, 1000, "q") == pytest.approx(0.7)
+    assert bench.curve_at(curve, 5000, "q") == pytest.approx(0.9)
+    assert bench.curve_at(curve, 3000, "q") is None  # probes 4000 steps apart: not measured
+    assert bench.curve_at(curve, 6000, "q") is None and bench.curve_at([], 10, "q") is None
+
+
+def test_missing_results_say_how_to_make_them(tmp_path):
+    with pytest.raises(FileNotFoundError, match="python -m diffusion_course bench"):
+        bench.load_results(tmp_path / "nothing.json")
 
 
 def test_flop_count_of_a_matmul_is_exact():

@@ -6,7 +6,7 @@ import torch
 
 from diffusion_course import build, config, sample
 from diffusion_course.models.dit import DiTBlock
-from diffusion_course.trace import annotate, taps
+from diffusion_course.trace import annotate, attention_distance, taps
 
 
 def randomised(cfg):
@@ -80,3 +80,19 @@ def test_same_sampler_trace_and_viewer_as_the_unet():
     v = TraceViewer(tr, tap="block.1.attn", query=(3, 3))
     assert all(len(s.children) == 5 for s in v.stacks[0])
     assert config.from_dict(config.to_dict(m.config)) == m.config
+
+
+def test_attention_distance_closed_forms():
+    n, side = 16, 4
+    itself = torch.eye(n)
+    right = torch.zeros(n, n)
+    for q in range(n):  # every query looks at its right-hand neighbour (or its left one at the edge)
+        r, c = divmod(q, side)
+        right[q, r * side + (c + 1 if c + 1 < side else c - 1)] = 1
+    uniform = torch.full((n, n), 1 / n)
+    pairs = [(a // side - b // side, a % side - b % side) for a in range(n) for b in range(n)]
+    mean_distance = sum(math.hypot(*d) for d in pairs) / len(pairs)
+    got = attention_distance(torch.stack([itself, right, uniform])[None])  # (1, 3)
+    assert torch.allclose(got, torch.tensor([[0.0, 1.0, mean_distance]]), atol=1e-5)
+    with pytest.raises(ValueError, match="square grid"):
+        attention_distance(torch.ones(2, 5, 5))

@@ -12,6 +12,9 @@ WRONG = {
     "02.ddim_step": lambda x, e, ab, abp: x,
     "03.receptive_field": lambda n, k=3: n * k,
     "03.cell_size": 16,
+    "04.tokens": lambda size, patch: size // patch,
+    "04.attention": lambda q, k: (q @ k.transpose(-1, -2)).softmax(-1),  # forgot 1 / sqrt(d)
+    "05.patch_cost": 4,
 }
 
 

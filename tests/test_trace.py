@@ -145,8 +145,22 @@ def test_trace_viewer_refuses_mismatched_input(model):
     b = annotate(model, 1, steps=4, seed=1, taps_=["mid"], every=1)
     with pytest.raises(ValueError, match="same number of recorded steps"):
         TraceViewer(a, compare=b)
-    with pytest.raises(KeyError, match="recorded taps"):
+    with pytest.raises(KeyError, match="not recorded by every trace"):
         TraceViewer(a, tap="down.0")
+
+
+def test_trace_viewer_compares_models_with_different_taps(model):
+    from diffusion_course.widgets import EPS_HAT, TraceViewer
+
+    dit = build("dit-tiny").eval()
+    a = annotate(model, 1, steps=4, seed=3, taps_=["mid"], every=1)
+    b = annotate(dit, 1, steps=4, seed=3, taps_=["block.1.attn"], every=1)
+    v = TraceViewer(a, compare=b, names=("CNN", "DiT"))
+    assert list(v.tap.options) == [EPS_HAT]  # no tap in common: the noise estimate, which every model has
+    assert all(len(s.children) == 4 for row in v.stacks for s in row)
+    assert torch.equal(a.x_t[0], b.x_t[0])  # the same starting dust for both
+    with pytest.raises(KeyError, match="not recorded by every trace"):
+        TraceViewer(a, compare=b, tap="mid")
 
 
 def test_widgets_outside_jupyter_say_what_to_do(model):

@@ -60,6 +60,33 @@ def test_resume_continues_exactly(tmp_path, pool):
         assert torch.allclose(a, b, atol=1e-6)
 
 
+def test_probe_builds_a_curve_that_survives_resume_and_leaves_training_unchanged(tmp_path, pool):
+    seen = []
+
+    def probe(ema):
+        seen.append(ema.training)
+        return {"mean_weight": sum(p.sum().item() for p in ema.parameters())}
+
+    plain = Trainer(TINY, cfg(), pool=pool, progress=False).run(steps=6)
+    part = Trainer(TINY, cfg(), run_dir=tmp_path / "run", pool=pool, progress=False, probe=probe, probe_every=2)
+    part.run(steps=4)
+    resumed = Trainer(TINY, cfg(), run_dir=tmp_path / "run", pool=pool, progress=False, probe=probe, probe_every=2)
+    assert [p["step"] for p in resumed.curve] == [2, 4]
+    resumed.run(steps=6)
+    assert [p["step"] for p in resumed.curve] == [2, 4, 6] and seen == [False] * 3  # probed in eval mode
+    assert all(p["train_seconds"] >= 0 for p in resumed.curve)
+    assert resumed.losses == pytest.approx(plain.losses, rel=1e-5)  # probing draws no training randomness
+    assert resumed.model.training
+
+
+def test_probe_reads_quality_with_the_judge():
+    from diffusion_course import build, load_pretrained, metrics
+
+    measure = metrics.probe(load_pretrained("judge", "cpu"), n=8, steps=5)
+    point = measure(build("unet-tiny").eval())
+    assert point["recognisable_rate"] == 0.0 and point["frechet_distance"] > 50  # an untrained model draws dust
+
+
 def test_resume_refuses_other_settings(tmp_path, pool):
     Trainer(TINY, cfg(), run_dir=tmp_path, pool=pool, progress=False).run(steps=2)
     with pytest.raises(checkpoints.CheckpointError, match="other settings"):
