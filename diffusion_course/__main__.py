@@ -15,6 +15,11 @@ import time
 from pathlib import Path
 
 
+def command_line() -> str:
+    """This invocation, as a command to paste into a shell (recorded in cards)."""
+    return "python -m diffusion_course " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
 def cmd_train(args) -> None:
     from . import checkpoints, config, samplers, plotting
     from .training import Trainer
@@ -44,7 +49,7 @@ def cmd_train(args) -> None:
         "preset": args.preset,
         "model_config": config.to_dict(model_cfg),
         "train_config": dataclasses.asdict(train_cfg),
-        "command": "python -m diffusion_course " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+        "command": command_line(),
         "seed": train_cfg.seed,
         "steps": trainer.step,
         "complete": trainer.step >= train_cfg.steps,
@@ -72,7 +77,7 @@ def cmd_judge(args) -> None:
     train_seconds = time.time() - started
     report, mixed, ok = metrics.validate_judge(judge, seed=args.seed)
     out = Path(args.out)
-    card = {"name": out.name, "command": "python -m diffusion_course " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+    card = {"name": out.name, "command": command_line(),
             "seed": args.seed, "steps": args.steps, "train_seconds": round(train_seconds, 1),
             "machine": checkpoints.machine(), "final_loss": round(sum(losses[-100:]) / 100, 4),
             "recognisable_definition": f"p_real >= 0.5 and every presence probability <= {1 - metrics.CONFIDENT:.1f} "
