@@ -1,21 +1,22 @@
 # Two commands for a fresh machine:
 #   make lab    set up (if needed) and open the course in JupyterLab
-#   make test   set up (if needed) and run every test, notebooks included
+#   make test   set up (if needed), lint, and run every test, notebooks included
 #
 # The virtualenv is rebuilt when requirements.txt or pyproject.toml change (keyed on their hash).
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# Python 3.11, 3.12 or 3.13 (torch 2.14.1 publishes wheels for each); 3.11 is preferred where present.
+PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3.13 || command -v python3)
 VENV   := .venv
 HASH   := $(shell cat requirements.txt pyproject.toml | sha256sum | cut -c1-16)
 STAMP  := $(VENV)/.built-$(HASH)
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test env bench clean-env
+.PHONY: lab test lint fmt env bench clean-env
 
 env: $(STAMP)
 
 $(STAMP):
 	@echo ">> building $(VENV) from requirements.txt (once; a few minutes)"
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "diffusion_course needs Python 3.11: install it, or run make PYTHON=/path/to/python3.11")'
+	@$(PYTHON) -c 'import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] <= (3, 13) else f"diffusion_course needs Python 3.11, 3.12 or 3.13 (found {sys.version.split()[0]}): install one, or run make PYTHON=/path/to/python3.11")'
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet -r requirements.txt
@@ -25,8 +26,14 @@ $(STAMP):
 lab: $(STAMP)
 	HF_HUB_OFFLINE=1 $(VENV)/bin/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
-test: $(STAMP)
+test: lint
 	HF_HUB_OFFLINE=1 MPLBACKEND=Agg $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check diffusion_course tests notebooks
+
+fmt: $(STAMP)
+	$(VENV)/bin/ruff check --fix diffusion_course tests notebooks
 
 bench: $(STAMP)
 	HF_HUB_OFFLINE=1 $(VENV)/bin/python -m diffusion_course bench

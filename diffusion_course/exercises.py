@@ -2,12 +2,16 @@
 
 Each exercise has a checker that tells the learner, in words, whether their answer is
 right and, if not, what to look at; and a reference solution that ``solution(name)``
-prints. A checker returns True/False and never raises on a wrong answer, so a
+prints. A checker recomputes the right answer from the package (never a typed-in number),
+and where a wrong answer matches a typical mistake (a missing square root, a wrong sign,
+swapped arguments, decibels instead of a ratio) it names that mistake — without pasting
+the solution. A checker returns True/False and never raises on a wrong answer, so a
 notebook with unfinished exercises still runs top to bottom.
 
     >>> from diffusion_course import exercises
     >>> exercises.check("01.q_sample", my_q_sample)
-    >>> exercises.solution("01.q_sample")
+    >>> exercises.solution("01.q_sample")          # prints the solution's code, when you ask
+    >>> exercises.verify("01.q_sample", "01.snr_db")  # CI: every solution passes, one line each
 """
 from __future__ import annotations
 
@@ -48,6 +52,12 @@ def check(name: str, answer) -> bool:
         return _CHECKERS[name](answer)
     except Exception as e:  # a learner's code may fail in any way; say how, do not crash the notebook
         return _report(False, f"{name}: your answer raised {type(e).__name__}: {e}")
+
+
+def verify(*names: str) -> bool:
+    """Check the reference solution of each exercise (what ``Run all`` does for CI): prints one
+    ✅/❌ line per exercise and no solution code. True when all pass."""
+    return all([check(name, solution(name, show=False)) for name in names])
 
 
 def solution(name: str, show: bool = True):
@@ -157,8 +167,26 @@ def _check_01_snr_db(answer) -> bool:
     return _report(False, f"{answer:.2f} dB is off; SNR = alpha_bar / (1 - alpha_bar), in dB 10 * log10(SNR).")
 
 
-def _check_function(name: str, fn, reference, cases, hint: str) -> bool:
-    """Compare a learner's function with the reference on each case (a tuple of arguments)."""
+def _close(got, want, atol: float = 1e-4) -> bool:
+    got, want = torch.as_tensor(got, dtype=torch.float32), torch.as_tensor(want, dtype=torch.float32)
+    return got.shape == want.shape and torch.allclose(got, want, atol=atol, rtol=1e-4)
+
+
+def _diagnose(name: str, got, mistakes: dict, args=()) -> bool:
+    """Report a wrong answer, naming the typical mistake it matches (each ``mistakes`` value is a
+    function of ``args`` or a value), or False if it matches none."""
+    for what, wrong in (mistakes or {}).items():
+        try:
+            if _close(got, wrong(*args) if callable(wrong) else wrong):
+                return _report(False, f"{name}: not quite — it looks like {what}.")
+        except (TypeError, ValueError, RuntimeError):
+            continue
+    return False
+
+
+def _check_function(name: str, fn, reference, cases, hint: str, mistakes: dict | None = None) -> bool:
+    """Compare a learner's function with the reference on each case (a tuple of arguments).
+    ``mistakes``: {"what the mistake is": the function that makes it}, tried on a wrong answer."""
     for args in cases:
         got = fn(*args)
         if got is None:
@@ -168,9 +196,22 @@ def _check_function(name: str, fn, reference, cases, hint: str) -> bool:
         got = torch.as_tensor(got, dtype=torch.float32)
         if got.shape != torch.as_tensor(want).shape:
             return _report(False, f"{name}: shape {tuple(got.shape)}, expected {tuple(torch.as_tensor(want).shape)}")
-        if not torch.allclose(got, torch.as_tensor(want, dtype=torch.float32), atol=1e-4, rtol=1e-4):
-            return _report(False, f"{name}: not quite — {hint}")
+        if not _close(got, want):
+            return _diagnose(name, got, mistakes, args) or _report(False, f"{name}: not quite — {hint}")
     return _report(True, f"{name}: matches on all {len(cases)} test cases.")
+
+
+def _check_number(name: str, answer, truth: float, tol: float, right: str, hint: str,
+                  mistakes: dict | None = None) -> bool:
+    """Compare a learner's number with ``truth`` (recomputed by the caller) within ``tol``;
+    ``mistakes``: {"what the mistake is": the value it gives}."""
+    try:
+        answer = float(answer)
+    except (TypeError, ValueError):
+        return _report(False, f"{name}: answer with a number, not {type(answer).__name__}")
+    if abs(answer - truth) <= tol:
+        return _report(True, f"{name}: {right}")
+    return _diagnose(name, answer, mistakes) or _report(False, f"{name}: {answer:g} is off — {hint}")
 
 
 def _x_eps_ab_cases():

@@ -1,47 +1,20 @@
-"""Matplotlib figures and image grids. Display only: nothing here changes data."""
+"""Matplotlib figures: grids, filmstrips, curves and heatmaps. Display only: nothing here changes data.
+
+Pixels (uint8 conversion, grids, PNGs) live in ``images``; this module lays them out in figures.
+"""
 from __future__ import annotations
 
-from pathlib import Path
-
+import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.patches import Rectangle
 
-
-def to_uint8(x: torch.Tensor) -> np.ndarray:
-    """Images in [-1, 1] (B, C, H, W) or (C, H, W) -> uint8 (B, H, W, C) / (H, W, C)."""
-    x = ((x.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-    return x.movedim(-3, -1).numpy()
-
-
-def grid(x: torch.Tensor, nrow: int | None = None, pad: int = 1, pad_value: int = 110) -> np.ndarray:
-    """Tile a batch (B, C, H, W) in [-1, 1] into one uint8 image (rows of ``nrow``)."""
-    imgs = to_uint8(x)
-    B, H, W, C = imgs.shape
-    nrow = nrow or int(np.ceil(np.sqrt(B)))
-    rows = int(np.ceil(B / nrow))
-    out = np.full((rows * (H + pad) + pad, nrow * (W + pad) + pad, C), pad_value, np.uint8)
-    for i, img in enumerate(imgs):
-        r, c = divmod(i, nrow)
-        out[pad + r * (H + pad): pad + r * (H + pad) + H, pad + c * (W + pad): pad + c * (W + pad) + W] = img
-    return out
-
-
-def save_grid(x: torch.Tensor, path: str | Path, nrow: int | None = None, scale: int = 4) -> Path:
-    """Save a batch as a PNG grid, enlarged ``scale`` times with crisp pixels."""
-    from PIL import Image
-
-    img = Image.fromarray(grid(x, nrow))
-    img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    img.save(path)
-    return path
+from . import schedules
+from .images import grid, save_grid, to_uint8  # noqa: F401  (save_grid re-exported for the CLI)
 
 
 def show_grid(x: torch.Tensor, nrow: int | None = None, title: str | None = None, ax=None, captions=None):
     """Show a batch as a grid in a matplotlib figure; returns the axes."""
-    import matplotlib.pyplot as plt
-
     if ax is None:
         n = nrow or int(np.ceil(np.sqrt(len(x))))
         _, ax = plt.subplots(figsize=(min(12, 1.3 * n + 1), min(12, 1.3 * np.ceil(len(x) / n) + 0.6)))
@@ -55,9 +28,6 @@ def show_grid(x: torch.Tensor, nrow: int | None = None, title: str | None = None
 def show_patches(x: torch.Tensor, patch: int, title: str | None = None, ax=None, highlight=None):
     """One image (C, H, W) cut into ``patch`` x ``patch`` puzzle pieces: the image with the
     patch grid drawn over it, and an optional (row, col) piece outlined; returns the axes."""
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import Rectangle
-
     if ax is None:
         _, ax = plt.subplots(figsize=(3, 3))
     H, W = x.shape[-2:]
@@ -78,10 +48,6 @@ def show_patches(x: torch.Tensor, patch: int, title: str | None = None, ax=None,
 
 def plot_schedules(names=("linear", "cosine"), T: int = 1000):
     """alpha_bar_t and log-SNR(t) of each schedule, side by side; returns the figure."""
-    import matplotlib.pyplot as plt
-
-    from . import schedules
-
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 3.6))
     for name in names:
         s = schedules.get(name, T)
@@ -100,8 +66,6 @@ def plot_schedules(names=("linear", "cosine"), T: int = 1000):
 
 def filmstrip(frames: torch.Tensor, labels=None, title: str | None = None, ax=None):
     """A row of images (N, C, H, W) in [-1, 1], each with an optional label underneath."""
-    import matplotlib.pyplot as plt
-
     n = len(frames)
     if ax is None:
         _, ax = plt.subplots(figsize=(1.4 * n, 1.9))
@@ -118,8 +82,6 @@ def filmstrip(frames: torch.Tensor, labels=None, title: str | None = None, ax=No
 
 def loss_curve(losses, window: int = 25, ax=None, title: str = "training loss"):
     """Raw loss per step (faint) and its moving average (bold), on a log scale."""
-    import matplotlib.pyplot as plt
-
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 3))
     y = np.asarray(losses, dtype=float)
@@ -135,8 +97,6 @@ def loss_curve(losses, window: int = 25, ax=None, title: str = "training loss"):
 
 def rows(named: dict, labels=None, title: str | None = None):
     """One filmstrip per entry of ``{row title: (N, C, H, W)}``, stacked; returns the figure."""
-    import matplotlib.pyplot as plt
-
     n = max(len(v) for v in named.values())
     fig, axes = plt.subplots(len(named), 1, figsize=(min(14, 1.4 * n + 1), 1.9 * len(named)), squeeze=False)
     for ax, (name, frames) in zip(axes[:, 0], named.items()):
@@ -150,8 +110,6 @@ def rows(named: dict, labels=None, title: str | None = None):
 def quality_curves(teams: dict, budget: str = "minutes", key: str = "recognisable_rate", ax=None):
     """Quality against training budget for each team of ``bench``'s head-to-head: ``budget``
     "minutes" (CPU minutes = steps x measured step time) or "pflop" (training FLOPs)."""
-    import matplotlib.pyplot as plt
-
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.5))
     for name, t in teams.items():

@@ -22,10 +22,12 @@ Each step yields a ``StepRecord``; callers keep what they need (``sample`` keeps
 """
 from __future__ import annotations
 
+import numbers
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
 
 import torch
+from tqdm.auto import tqdm
 
 from .schedules import Schedule, predict_x0
 
@@ -47,8 +49,21 @@ class StepRecord:
     extras: dict = field(default_factory=dict)  # e.g. what guidance did
 
 
-# A guidance function: (x_t, t, eps_hat, record_extras) -> guided eps_hat.
+# The guidance hook: cond_fn(x_t, t, eps_hat, extras) -> guided eps_hat. It runs at every step after
+# the model, may store what it did in ``extras`` (recorded by ``trace.annotate`` when a tensor), and
+# is how classifier-free and CLIP guidance plug into the one sampling loop.
 CondFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, dict], torch.Tensor]
+
+
+def check_sampling(n: int | None, steps: int | None, T: int, eta: float) -> None:
+    """Raise ``ValueError`` naming the allowed range unless n >= 1, 1 <= steps <= T and 0 <= eta <= 1
+    (``n`` or ``steps`` None: not checked)."""
+    if n is not None and (not isinstance(n, numbers.Integral) or n < 1):
+        raise ValueError(f"n (the number of images) must be a whole number >= 1, got {n!r}")
+    if steps is not None and (not isinstance(steps, numbers.Integral) or not 1 <= steps <= T):
+        raise ValueError(f"steps must be a whole number from 1 to {T} (the schedule's T), got {steps!r}")
+    if not 0.0 <= eta <= 1.0:
+        raise ValueError(f"eta must be in [0, 1] (0: deterministic DDIM, 1: DDPM's noise), got {eta}")
 
 
 def ddim_sigma(ab_t: torch.Tensor, ab_prev: torch.Tensor, eta: float) -> torch.Tensor:
@@ -71,13 +86,12 @@ def denoise(
     """Denoise ``x_T`` step by step, yielding a StepRecord per step.
 
     ``model(x_t, t, **model_kwargs)`` returns eps_hat; ``steps`` (default: all T) are spread
-    evenly over the schedule; ``cond_fn`` may change eps_hat at each step (guidance).
+    evenly over the schedule; ``cond_fn`` may change eps_hat at each step (guidance, see ``CondFn``).
     """
     if sampler not in SAMPLERS:
         raise ValueError(f"unknown sampler {sampler!r}; choose one of {SAMPLERS}")
-    if not 0.0 <= eta <= 1.0:
-        raise ValueError(f"eta must be in [0, 1], got {eta}")
-    ts = schedule.subsequence(steps or schedule.T)
+    check_sampling(None, steps, schedule.T, eta)
+    ts = schedule.subsequence(schedule.T if steps is None else steps)
     alpha_bar = schedule.alpha_bar.to(torch.float64)
     x = x_T
     for i, t in enumerate(ts):
@@ -135,6 +149,7 @@ def sample_steps(model, n: int, steps: int = 50, sampler: str = "ddim", seed: in
     ``eta`` only matters for DDIM (default ``ETA`` = 1). The start noise x_T and the fresh
     noise of stochastic steps come from a generator seeded with ``seed``.
     """
+    check_sampling(n, steps, model.schedule.T, eta)
     noise, g = start_noise(model, n, seed)
     x_T = noise if x_T is None else x_T
     device = next(model.parameters()).device
@@ -151,8 +166,6 @@ def sample_steps(model, n: int, steps: int = 50, sampler: str = "ddim", seed: in
 def sample(model, n: int, steps: int = 50, sampler: str = "ddim", seed: int = 0, eta: float = ETA,
            progress: bool = False, **kwargs) -> torch.Tensor:
     """``n`` images (n, C, H, W) in [-1, 1]: run the sampler to the end, keep only the result."""
-    from tqdm.auto import tqdm
-
     x = None
     for rec in tqdm(sample_steps(model, n, steps, sampler, seed, eta, **kwargs), total=steps,
                     desc=f"{sampler} sampling", disable=not progress, leave=False):
@@ -163,5 +176,6 @@ def sample(model, n: int, steps: int = 50, sampler: str = "ddim", seed: int = 0,
 def sample_many(model, n: int, steps: int = 50, seed: int = 0, batch: int = 64, **kwargs) -> torch.Tensor:
     """``n`` images drawn ``batch`` at a time (chunk starting at image i uses seed ``seed + i``),
     so memory stays bounded however many images are asked for."""
+    check_sampling(n, steps, model.schedule.T, kwargs.get("eta", ETA))
     return torch.cat([sample(model, min(batch, n - i), steps=steps, seed=seed + i, **kwargs)
                       for i in range(0, n, batch)])

@@ -21,6 +21,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
+
+from .images import dequantize, quantize
 
 SIZE = 32  # default output side, pixels
 SUPERSAMPLE = 4  # drawing resolution factor before box filtering
@@ -280,12 +283,10 @@ class ScenePool(torch.utils.data.Dataset):
     """
 
     def __init__(self, n: int, seed: int = 0, size: int = SIZE, progress: bool = False):
-        from tqdm.auto import tqdm
-
         chunks, self.labels = [], []
         for start in tqdm(range(0, n, 256), desc="drawing scenes", disable=not progress):
             x, lab = batch(min(256, n - start), seed, start, size)
-            chunks.append(((x + 1) * 127.5).round().to(torch.uint8))
+            chunks.append(quantize(x))
             self.labels += lab
         self.images = torch.cat(chunks) if chunks else torch.empty(0, 3, size, size, dtype=torch.uint8)
 
@@ -293,11 +294,11 @@ class ScenePool(torch.utils.data.Dataset):
         return len(self.images)
 
     def __getitem__(self, i):
-        return self.images[i].float() / 127.5 - 1
+        return dequantize(self.images[i])
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """A random minibatch (n, 3, H, W) in [-1, 1], with random horizontal flips."""
         idx = torch.randint(len(self.images), (n,), generator=generator)
-        x = self.images[idx].float() / 127.5 - 1
+        x = dequantize(self.images[idx])
         flip = torch.rand(n, generator=generator) < 0.5
         return torch.where(flip[:, None, None, None], x.flip(-1), x)

@@ -1,6 +1,6 @@
 """Annotated sampling: listening inside the model at every step.
 
-Taps are the named HookPoints of a denoiser (``model.tap_names()``). ``taps(model, names)``
+Taps are the named HookPoints of a denoiser (``model.tap_kinds()``). ``taps(model, names)``
 attaches forward hooks inside a context manager and always removes them, even on error
 (TransformerLens style); what the hooks saw is in the dict it yields.
 
@@ -10,17 +10,22 @@ attaches forward hooks inside a context manager and always removes them, even on
 
 ``receptive_field`` asks which input pixels a tapped unit can see, by taking its gradient;
 ``attention_distance`` how far, on average, attention reaches across the token grid.
-Recording never imports ipywidgets; display lives in ``widgets`` and ``plotting``.
+
+``annotate`` runs a sampler and keeps a ``Trace`` of every k-th step within a memory budget;
+``Trace.frames`` turns any recorded tap into the frames a viewer shows. Recording never imports
+ipywidgets; display lives in ``widgets`` and ``plotting``, which read ``Trace.frames``.
 """
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
 
 import torch
+from tqdm.auto import tqdm
 
+from .samplers import ETA, check_sampling, sample_steps
 from .schedules import predict_x0
 
 
@@ -51,6 +56,9 @@ def taps(model, names, detach: bool = True, to: torch.dtype | None = None) -> It
     finally:
         for h in handles:
             h.remove()
+
+
+listen = taps  # the same context manager, for code whose own parameter is called ``taps`` (``annotate``)
 
 
 def receptive_field(model, tap: str, x_t: torch.Tensor, t: int, at: tuple[int, int] | None = None) -> torch.Tensor:
@@ -88,14 +96,7 @@ def attention_distance(probs: torch.Tensor) -> torch.Tensor:
 STORE = torch.float16  # recorded tensors are kept as fp16 on the CPU: half the memory of fp32
 MB = 1_000_000  # budgets are in megabytes (10^6 bytes)
 IMAGES = ("x_t", "x0_hat", "eps_hat")
-
-
-def default_taps(model) -> list[str]:
-    """A small, informative set that fits 16 images x 50 steps in under 100 MB: the lowest level on
-    the way down, the bottleneck and its attention, and a mid-resolution level on the way up."""
-    names = model.tap_names()
-    preferred = [n for n in ("down.2", "mid", "mid.attn", "up.1") if n in names]
-    return preferred or names[:4]
+EPS_SCALE = 3.0  # eps ~ N(0, I): +-3 sigma fills the displayed range
 
 
 @dataclass
@@ -105,8 +106,10 @@ class Trace:
     Per recorded step s (``steps[s]`` is the sampler's step number, ``t[s]`` the timestep):
     ``x_t``, ``x0_hat``, ``eps_hat``: (S, B, C, H, W); ``taps[name]``: (S, B, ...) — feature
     maps (S, B, C, h, w) or attention probabilities (S, B, heads, queries, keys);
+    tokens (S, B, N, D); ``kinds[name]`` says which (the model's ``tap_kinds``).
     ``grads`` (S, B, C, H, W) when a gradient was asked for. All fp16 on the CPU.
     ``final``: the finished images (B, C, H, W) in fp32, bit-identical to ``sample``'s.
+    ``frames(name, image)`` is what a viewer shows of any of them, step by step.
     """
 
     steps: list[int]
@@ -116,6 +119,7 @@ class Trace:
     eps_hat: torch.Tensor
     taps: dict[str, torch.Tensor]
     final: torch.Tensor
+    kinds: dict[str, str] = field(default_factory=dict)
     grads: torch.Tensor | None = None
     extras: dict[str, torch.Tensor] = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
@@ -135,14 +139,48 @@ class Trace:
         return (f"Trace({len(self)} steps of {self.meta.get('sampler', '?')}-{self.meta.get('total_steps', '?')}, "
                 f"{self.final.shape[0]} images, taps {list(self.taps)}, {self.nbytes / MB:.1f} MB)")
 
-    def save_html(self, path, **viewer_kwargs):
-        """A standalone page that plays this trace with no kernel (see ``widgets.TraceViewer``).
+    def names(self) -> list[str]:
+        """Everything ``frames`` can show: the images, the recorded taps, and gradients if recorded."""
+        return [*IMAGES, *self.taps, *(["grads"] if self.grads is not None else [])]
 
-        Display code is imported only here, on demand: recording never needs ipywidgets.
+    def grid_side(self, name: str) -> int:
+        """Side of the square token grid of an attention or tokens tap (0 for anything else)."""
+        kind = self.kinds.get(name)
+        if kind not in ("attention", "tokens"):
+            return 0
+        n = self.taps[name].shape[-1 if kind == "attention" else -2]
+        return math.isqrt(n)
+
+    def frames(self, name: str, image: int = 0, query: tuple[int, int] | None = None) -> torch.Tensor:
+        """What to show of ``name`` for image ``image`` at every recorded step (fp32):
+
+        - ``"x_t"``, ``"x0_hat"``: the images (S, C, H, W) in [-1, 1];
+        - ``"eps_hat"``: the noise estimate as an image, eps / 3 clamped to [-1, 1] (S, C, H, W);
+        - ``"grads"``: |gradient| summed over colour channels (S, H, W);
+        - a feature tap: mean |activation| over channels (S, h, w);
+        - a tokens tap: mean |activation| of each token, laid out on its square grid (S, side, side);
+        - an attention tap: where the ``query`` token (row, col; default the centre) attends,
+          averaged over heads (S, side, side).
         """
-        from .widgets import TraceViewer
-
-        return TraceViewer(self, **viewer_kwargs).save_html(path)
+        if not 0 <= image < self.final.shape[0]:
+            raise IndexError(f"image {image} is out of range: this trace holds {self.final.shape[0]} images")
+        if name in ("x_t", "x0_hat"):
+            return getattr(self, name)[:, image].float()
+        if name == "eps_hat":
+            return (self.eps_hat[:, image].float() / EPS_SCALE).clamp(-1, 1)
+        if name == "grads" and self.grads is not None:
+            return self.grads[:, image].float().abs().sum(1)
+        if name not in self.taps:
+            raise KeyError(f"{name!r} was not recorded; this trace shows: {', '.join(self.names())}")
+        x, kind, side = self.taps[name][:, image].float(), self.kinds.get(name, "features"), self.grid_side(name)
+        if kind == "attention":  # (S, heads, N, N)
+            r, c = query if query is not None else (side // 2, side // 2)
+            if not (0 <= r < side and 0 <= c < side):
+                raise ValueError(f"query {query} is outside the {side}x{side} token grid of {name}")
+            return x[:, :, r * side + c, :].mean(1).reshape(-1, side, side)
+        if kind == "tokens":  # (S, N, D)
+            return x.abs().mean(-1).reshape(-1, side, side)
+        return x.abs().mean(1)  # (S, C, h, w) -> (S, h, w)
 
 
 def _tap_shapes(model, names, image_shape) -> dict[str, tuple[int, ...]]:
@@ -188,27 +226,25 @@ def plan_steps(total: int, bytes_per_step: int, budget_mb: float, every) -> int:
     return every
 
 
-def annotate(model, n: int = 16, steps: int = 50, sampler: str = "ddim", seed: int = 0, eta: float | None = None,
-             taps_: list[str] | None = None, every="auto", budget_mb: float = 100.0,
+def annotate(model, n: int = 16, steps: int = 50, sampler: str = "ddim", seed: int = 0, eta: float = ETA,
+             taps: list[str] | None = None, every="auto", budget_mb: float = 100.0,
              grad_fn: Callable | None = None, progress: bool = False, **kwargs) -> Trace:
     """Sample ``n`` images like ``samplers.sample`` and record every ``every``-th step inside the model.
 
-    ``taps_``: tap names to record (default ``default_taps(model)``). ``grad_fn(x_t, eps_hat, x0_hat)``,
+    ``taps``: tap names to record (default ``model.default_taps()``). ``grad_fn(x_t, eps_hat, x0_hat)``,
     if given, returns a scalar whose gradient with respect to x_t is recorded (one extra forward and
-    backward pass per recorded step). Guidance extras that are tensors are recorded too.
-    The same seed gives bit-identical final images with annotation on or off.
+    backward pass per recorded step). What a ``cond_fn`` (guidance) puts in a step's extras is
+    recorded too, when it is a tensor. The same seed gives bit-identical final images with
+    annotation on or off.
     """
-    from tqdm.auto import tqdm
-
-    from .samplers import ETA, sample_steps
-
-    names = default_taps(model) if taps_ is None else list(taps_)
+    check_sampling(n, steps, model.schedule.T, eta)
+    names = model.default_taps() if taps is None else list(taps)
     per_step = estimate_bytes_per_step(model, names, n, grads=grad_fn is not None)
     k = plan_steps(steps, per_step, budget_mb, every)
     rec_steps, rec_t, images, tapped, grads, extras = [], [], {i: [] for i in IMAGES}, {m: [] for m in names}, [], {}
     final = None
-    with taps(model, names, to=STORE) as seen:
-        gen = sample_steps(model, n, steps, sampler, seed, ETA if eta is None else eta, **kwargs)
+    with listen(model, names, to=STORE) as seen:
+        gen = sample_steps(model, n, steps, sampler, seed, eta, **kwargs)
         for rec in tqdm(gen, total=steps, desc="annotated sampling", disable=not progress, leave=False):
             final = rec.x_prev
             if rec.i % k and rec.i != steps - 1:  # always keep the last step
@@ -229,10 +265,11 @@ def annotate(model, n: int = 16, steps: int = 50, sampler: str = "ddim", seed: i
         **{name: torch.stack(v) for name, v in images.items()},
         taps={name: torch.stack(v) for name, v in tapped.items()},
         final=final.clamp(-1, 1).cpu(),
+        kinds={name: kind for name, kind in model.tap_kinds().items() if name in names},
         grads=torch.stack(grads) if grads else None,
         extras={key: torch.stack(v) for key, v in extras.items()},
         meta={"sampler": sampler, "total_steps": steps, "every": k, "seed": seed,
-              "eta": ETA if eta is None else eta, "model": type(model).__name__, "budget_mb": budget_mb},
+              "eta": eta, "model": type(model).__name__, "budget_mb": budget_mb},
     )
 
 

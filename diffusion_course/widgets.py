@@ -1,12 +1,18 @@
 """ipywidgets viewers (the only module that imports ipywidgets). Display only.
 
-Images are sent to the browser as PNGs enlarged with crisp pixels, so 32x32 scenes
-stay readable. Sliders are linked to a Play button in the browser (jslink), so
-playback needs no round-trips through the kernel.
+Images are sent to the browser as PNGs enlarged with crisp pixels (``images.png``), so
+32x32 scenes stay readable. Sliders are linked to a Play button in the browser (jslink),
+so playback needs no round-trips through the kernel. What a viewer shows of a recorded
+tap comes from ``Trace.frames``; ``save_html`` writes any viewer (or a Trace) as a page
+that plays with no kernel and no network.
 """
 from __future__ import annotations
 
+import base64
+import html
 import io
+import json
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -15,16 +21,18 @@ try:
     import ipywidgets as W
 except ImportError as e:  # pragma: no cover - ipywidgets is pinned in requirements.txt
     raise ImportError("diffusion_course.widgets needs ipywidgets: run `make lab` (it installs everything)") from e
+from IPython import get_ipython
+from IPython.display import display
+from ipywidgets.embed import embed_data, escape_script
+from PIL import Image, ImageDraw
 
-from . import plotting, schedules
+from . import scenes, schedules
+from .images import enlarge, png, tile
+from .trace import Trace
 
 
 def in_jupyter() -> bool:
     """True inside a Jupyter kernel, where widgets can render."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
     shell = get_ipython()
     return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
 
@@ -34,18 +42,6 @@ def require_jupyter(what: str = "this widget") -> None:
         raise RuntimeError(f"{what} needs a running Jupyter kernel (open the course with `make lab`). "
                            "Outside Jupyter, write a page that plays anywhere with .save_html('trace.html'), "
                            "or draw still pictures with diffusion_course.plotting.")
-
-
-def png(img: torch.Tensor | np.ndarray, scale: int = 6) -> bytes:
-    """One image (C, H, W) in [-1, 1], or uint8 (H, W, C), as PNG bytes, enlarged ``scale`` x."""
-    from PIL import Image
-
-    arr = plotting.to_uint8(img) if isinstance(img, torch.Tensor) else img
-    im = Image.fromarray(arr)
-    im = im.resize((im.width * scale, im.height * scale), Image.NEAREST)
-    buf = io.BytesIO()
-    im.save(buf, format="png")
-    return buf.getvalue()
 
 
 def player(n: int, description: str = "step", interval_ms: int = 150,
@@ -58,17 +54,15 @@ def player(n: int, description: str = "step", interval_ms: int = 150,
     return play, slider, W.HBox([play, slider])
 
 
-def scene_browser(n: int = 64, seed: int = 0) -> "FramePlayer":
+def scene_browser(n: int = 64, seed: int = 0) -> FramePlayer:
     """Flip through scenes with a slider (or Play); each scene with its caption and labels."""
-    from . import scenes
-
     x, labels = scenes.batch(n, seed)
     captions = [f"<b>{lab.caption}</b><br>objects: {', '.join(lab.objects) or 'none'}; stars: {len(lab.stars)}"
                 for lab in labels]
     return FramePlayer({f"scenes of seed {seed}": x}, captions, scale=8, interval_ms=700)
 
 
-def dust_slider(x0: torch.Tensor, names=("linear", "cosine"), seed: int = 0, stops: int = 51) -> "FramePlayer":
+def dust_slider(x0: torch.Tensor, names=("linear", "cosine"), seed: int = 0, stops: int = 51) -> FramePlayer:
     """Dust one drawing (C, H, W) under several schedules; a slider (and Play) moves t.
 
     The same noise eps is used for every schedule, so only the schedule differs.
@@ -80,22 +74,6 @@ def dust_slider(x0: torch.Tensor, names=("linear", "cosine"), seed: int = 0, sto
     captions = [f"t = {int(t)}: " + ", ".join(f"{n} keeps √ᾱ = {s.alpha_bar[t].item() ** 0.5:.2f} of the drawing"
                                               for n, s in zip(names, scheds)) for t in ts]
     return FramePlayer(frames, captions, interval_ms=120)
-
-
-def _rgb(frame: torch.Tensor) -> np.ndarray:
-    """An image (3, H, W) in [-1, 1] as uint8 RGB; a single map (H, W) as a magma heatmap
-    scaled to its own range."""
-    if frame.ndim == 2:
-        from matplotlib import colormaps
-
-        f = frame.float()
-        f = (f - f.min()) / (f.max() - f.min() + 1e-8)
-        return (colormaps["magma"](f.numpy())[..., :3] * 255).astype(np.uint8)
-    return plotting.to_uint8(frame.float())
-
-
-def _panel_png(frame: torch.Tensor, scale: int) -> bytes:
-    return png(_rgb(frame), scale)
 
 
 class FramePlayer(W.VBox):
@@ -116,7 +94,7 @@ class FramePlayer(W.VBox):
         if len(captions) != n:
             raise ValueError(f"{len(captions)} captions for {n} frames")
         self.play, self.slider, controls = player(n, "step", interval_ms, readout=False)
-        self.stacks = {k: W.Stack([W.Image(value=_panel_png(f, scale), format="png") for f in v], selected_index=0)
+        self.stacks = {k: W.Stack([W.Image(value=png(f, scale), format="png") for f in v], selected_index=0)
                        for k, v in stacks.items()}
         caption = W.Stack([W.HTML(c) for c in captions], selected_index=0)
         for stack in [*self.stacks.values(), caption]:
@@ -127,53 +105,41 @@ class FramePlayer(W.VBox):
 
 # ----------------------------------------------------------------------------- the trace viewer
 
-def is_attention(name: str) -> bool:
-    return name.endswith("attn")
+# plain ASCII: the still picture's default font has no combining hats
+PANEL_TITLES = {"x_t": "x_t (dusty)", "x0_hat": "x0_hat (its guess)", "eps_hat": "eps_hat (noise guess)",
+                "grads": "|gradient|"}
 
 
-EPS_HAT = "eps_hat"  # the viewer's pseudo-tap: the model's noise estimate, recorded for every model
+def _label(draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str) -> None:
+    draw.text(xy, text, fill=(20, 20, 20))
 
 
-def tap_frames(trace, tap: str, b: int, query: tuple[int, int] | None = None) -> torch.Tensor:
-    """What to show of a tap for image ``b`` at every recorded step: feature taps -> mean
-    |activation| over channels (S, h, w); attention taps -> where the ``query`` token (row, col;
-    default the centre) attends, averaged over heads (S, side, side); ``EPS_HAT`` -> the noise
-    estimate as an image (S, C, H, W)."""
-    if tap == EPS_HAT:
-        return (trace.eps_hat[:, b].float() / 3).clamp(-1, 1)  # eps ~ N(0, 1): +-3 sigma fills the range
-    x = trace.taps[tap][:, b].float()
-    if is_attention(tap):  # (S, heads, N, N)
-        side = int(round(x.shape[-1] ** 0.5))
-        r, c = query if query is not None else (side // 2, side // 2)
-        if not (0 <= r < side and 0 <= c < side):
-            raise ValueError(f"query {query} is outside the {side}x{side} token grid of {tap}")
-        return x[:, :, r * side + c, :].mean(1).reshape(-1, side, side)
-    return x.abs().mean(1)  # (S, C, h, w) -> (S, h, w)
-
-
-def filmstrip_png(traces, tap: str, b: int = 0, query=None, frames: int = 6, scale: int = 3) -> bytes:
-    """A still picture of one or more traces: rows x_t / x0_hat / tap over a few steps (PNG bytes)."""
-    from PIL import Image
-
-    tiles = []
-    for trace in traces:
-        idx = np.linspace(0, len(trace) - 1, min(frames, len(trace))).round().astype(int)
-        heat = tap_frames(trace, tap, b, query)
-        for row in (trace.x_t[idx, b], trace.x0_hat[idx, b], heat[idx]):
-            tiles.append(np.concatenate([_as_rgb(f, trace.x_t.shape[-1]) for f in row], axis=1))
-    sheet = np.concatenate(tiles, axis=0)
-    im = Image.fromarray(sheet)
+def filmstrip_png(traces, tap: str, b: int = 0, query=None, frames: int = 6, scale: int = 3,
+                  names=None) -> bytes:
+    """A labelled still picture of one or more traces (PNG bytes): for each trace a block of rows,
+    x_t, x̂_0 and ``tap``, over a few steps; each row names its trace and panel, each column its step.
+    A still of ε̂ looks like pure noise to the eye, so an ``"eps_hat"`` tap adds no row."""
+    names = list(names) if names is not None else [f"run {i + 1}" for i in range(len(traces))]
+    size = traces[0].x_t.shape[-1]
+    cell, margin, header = (size + 2) * scale, 150, 16
+    rows_per_trace = ["x_t", "x0_hat"] + ([tap] if tap not in ("x_t", "x0_hat", "eps_hat") else [])
+    idx = np.linspace(0, len(traces[0]) - 1, min(frames, len(traces[0]))).round().astype(int)
+    sheet = Image.new("RGB", (margin + len(idx) * cell, header + len(traces) * len(rows_per_trace) * cell),
+                      (255, 255, 255))
+    draw = ImageDraw.Draw(sheet)
+    for k, s in enumerate(idx):
+        _label(draw, (margin + k * cell + 2, 2), f"t = {traces[0].t[s]}")
+    y = header
+    for trace, name in zip(traces, names):
+        for row in rows_per_trace:
+            stack = trace.frames(row, b, query if trace.kinds.get(row) == "attention" else None)
+            for k, s in enumerate(idx):
+                sheet.paste(enlarge(tile(stack[s], size), scale), (margin + k * cell, y))
+            _label(draw, (4, y + cell // 2 - 6), f"{name}: {PANEL_TITLES.get(row, row)}")
+            y += cell
     buf = io.BytesIO()
-    im.resize((im.width * scale, im.height * scale), Image.NEAREST).save(buf, format="png")
+    sheet.save(buf, format="png")
     return buf.getvalue()
-
-
-def _as_rgb(frame: torch.Tensor, size: int) -> np.ndarray:
-    """(3, H, W) in [-1, 1] or a (h, w) map, as a (size, size, 3) uint8 tile with a 1-px border."""
-    from PIL import Image
-
-    arr = np.asarray(Image.fromarray(_rgb(frame)).resize((size, size), Image.NEAREST))
-    return np.pad(arr, ((1, 1), (1, 1), (0, 0)), constant_values=255)
 
 
 class TraceViewer(W.VBox):
@@ -181,18 +147,19 @@ class TraceViewer(W.VBox):
 
     ``compare``: a second Trace (another schedule, sampler or model) shown underneath, driven
     by the same controls. Step playback runs in the browser (Stack + jslink); choosing the
-    image, the tap or the attention query re-renders the frames in the kernel.
+    image, the tap or the attention query re-renders the frames (``Trace.frames``) in the kernel.
     """
 
-    def __init__(self, trace, tap: str | None = None, image: int = 0, query=None, compare=None,
+    def __init__(self, trace: Trace, tap: str | None = None, image: int = 0, query=None, compare=None,
                  names=("A", "B"), scale: int = 5, interval_ms: int = 200):
-        self.traces = [trace] + ([compare] if compare is not None else [])
+        self.traces = [trace, *([compare] if compare is not None else [])]
         if compare is not None and len(compare) != len(trace):
             raise ValueError("compare needs a trace with the same number of recorded steps; "
                              "record both with the same steps and every")
-        self.names = names[:len(self.traces)]
-        # taps every trace recorded (two models share few or none), then the noise estimate
-        shown = [name for name in trace.taps if all(name in tr.taps for tr in self.traces)] + [EPS_HAT]
+        self.names = list(names[:len(self.traces)])
+        # taps every trace recorded (two models share few or none), then the noise estimate (and gradients)
+        shown = [name for name in trace.names()[2:] if all(name in tr.names() for tr in self.traces)]
+        shown = [n for n in shown if n != "eps_hat"] + ["eps_hat"]
         tap = tap or shown[0]
         if tap not in shown:
             raise KeyError(f"tap {tap!r} was not recorded by every trace; choose one of {shown}")
@@ -201,7 +168,7 @@ class TraceViewer(W.VBox):
         B = trace.final.shape[0]
         self.image = W.Dropdown(options=list(range(B)), value=image, description="image")
         self.tap = W.Dropdown(options=shown, value=tap, description="tap")
-        side = self._token_side(tap)
+        side = self._query_side(tap)
         self.row = W.IntSlider(min=0, max=max(side - 1, 0), value=side // 2, description="query row")
         self.col = W.IntSlider(min=0, max=max(side - 1, 0), value=side // 2, description="query col")
         if query is not None:
@@ -212,7 +179,7 @@ class TraceViewer(W.VBox):
         self.links = [W.jslink((self.slider, "value"), (stack, "selected_index"))
                       for stack in [*(s for row in self.stacks for s in row), caption]]
         self.titles = W.HTML()
-        rows = [W.HBox([W.HTML(f"<b>{nm}</b>", layout=W.Layout(width="2.5em"))] + row)
+        rows = [W.HBox([W.HTML(f"<b>{nm}</b>", layout=W.Layout(width="2.5em")), *row])
                 for nm, row in zip(self.names, self.stacks)]
         self.query_box = W.HBox([self.row, self.col])
         super().__init__([controls, W.HBox([self.image, self.tap]), self.query_box, self.titles, *rows, caption])
@@ -220,39 +187,38 @@ class TraceViewer(W.VBox):
             w.observe(lambda _: self.render(), names="value")
         self.render()
 
-    def _token_side(self, tap: str) -> int:
-        return int(round(self.traces[0].taps[tap].shape[-1] ** 0.5)) if is_attention(tap) else 0
+    def _query_side(self, tap: str) -> int:
+        """Side of the token grid whose query the sliders choose (attention taps only, else 0)."""
+        return self.traces[0].grid_side(tap) if self.traces[0].kinds.get(tap) == "attention" else 0
 
     @property
     def query(self):
-        return (self.row.value, self.col.value) if is_attention(self.tap.value) else None
+        return (self.row.value, self.col.value) if self._query_side(self.tap.value) else None
 
     def render(self) -> None:
         """(Re)encode every frame for the current image, tap and query."""
         tap, b = self.tap.value, self.image.value
-        side = self._token_side(tap)
+        side = self._query_side(tap)
         self.query_box.layout.display = "flex" if side else "none"
         if side and self.row.max != side - 1:
             self.row.max = self.col.max = side - 1
-        what = f"where token {self.query} attends" if side else \
-            "the noise estimate ε̂" if tap == EPS_HAT else "mean |activation|"
+        kind = self.traces[0].kinds.get(tap)
+        what = {"attention": f"where token {self.query} attends", "tokens": "mean |token| on the patch grid",
+                "features": "mean |activation|"}.get(kind, PANEL_TITLES.get(tap, tap))
         self.titles.value = f"x_t &nbsp;|&nbsp; x̂_0 &nbsp;|&nbsp; <b>{tap}</b>: {what}"
-        for trace, (s_xt, s_x0, s_tap) in zip(self.traces, self.stacks):
-            s_xt.children = [W.Image(value=_panel_png(f, self.scale), format="png") for f in trace.x_t[:, b]]
-            s_x0.children = [W.Image(value=_panel_png(f, self.scale), format="png") for f in trace.x0_hat[:, b]]
-            heat = tap_frames(trace, tap, b, self.query)
-            s_tap.children = [W.Image(value=_panel_png(f, self.scale * trace.x_t.shape[-1] // f.shape[-1]),
-                                      format="png") for f in heat]
-            for stack in (s_xt, s_x0, s_tap):
+        size = self.traces[0].x_t.shape[-1]
+        for trace, row in zip(self.traces, self.stacks):
+            for stack, name in zip(row, ("x_t", "x0_hat", tap)):
+                frames = trace.frames(name, b, self.query)
+                scale = self.scale * size // frames.shape[-1]  # maps on coarser grids shown at image size
+                stack.children = [W.Image(value=png(f, scale), format="png") for f in frames]
                 stack.selected_index = self.slider.value
 
     def _repr_mimebundle_(self, **kwargs):
-        """The widget where widgets render; a PNG filmstrip (and text) where they cannot."""
-        import base64
-
+        """The widget where widgets render; a labelled PNG filmstrip (and text) where they cannot."""
         bundle = super()._repr_mimebundle_(**kwargs) or {}
-        bundle["image/png"] = base64.b64encode(
-            filmstrip_png(self.traces, self.tap.value, self.image.value, self.query)).decode()
+        bundle["image/png"] = base64.b64encode(filmstrip_png(self.traces, self.tap.value, self.image.value,
+                                                             self.query, names=self.names)).decode()
         bundle["text/plain"] = (f"TraceViewer: {len(self.traces[0])} steps, image {self.image.value}, "
                                 f"tap {self.tap.value} (rows: x_t, x0_hat, tap; open in JupyterLab to play)")
         return bundle
@@ -260,11 +226,9 @@ class TraceViewer(W.VBox):
     def show(self) -> None:
         """Display the viewer (in Jupyter; elsewhere a clear error saying what to do instead)."""
         require_jupyter("TraceViewer")
-        from IPython.display import display
-
         display(self)
 
-    def save_html(self, path) -> "Path":
+    def save_html(self, path) -> Path:
         """A standalone page that plays with no kernel (see ``save_html``)."""
         return save_html(self, path, title="diffusion_course trace")
 
@@ -279,7 +243,8 @@ body {{ font-family: sans-serif; margin: 1.5em; background: #fafafa; }}
 .jupyter-widgets i.fa-play::before {{ content: "\\25B6" !important; }}
 .jupyter-widgets i.fa-pause::before {{ content: "\\275A\\275A" !important; }}
 .jupyter-widgets i.fa-stop::before {{ content: "\\25A0" !important; }}
-.jupyter-widgets i.fa-repeat::before, .jupyter-widgets i.fa-sync::before, .jupyter-widgets i.fa-retweet::before {{ content: "\\21BB" !important; }}
+.jupyter-widgets i.fa-repeat::before, .jupyter-widgets i.fa-sync::before,
+.jupyter-widgets i.fa-retweet::before {{ content: "\\21BB" !important; }}
 </style>
 <!-- the bundle's loader looks for a script with a src to resolve its own path: give it one -->
 <script src="data:text/javascript,"></script>
@@ -293,15 +258,12 @@ body {{ font-family: sans-serif; margin: 1.5em; background: #fafafa; }}
 """
 
 
-def save_html(widget: W.Widget, path, title: str = "diffusion_course") -> "Path":
-    """Write ``widget`` as a standalone page with its state embedded: everything linked in the
-    browser (jslink) keeps working with no kernel; the widget JavaScript is inlined (offline)."""
-    import html
-    import json
-    from pathlib import Path
-
-    from ipywidgets.embed import embed_data, escape_script
-
+def save_html(widget: W.Widget | Trace, path, title: str = "diffusion_course", **viewer_kwargs) -> Path:
+    """Write ``widget`` (or a ``Trace``, shown in a ``TraceViewer`` made with ``viewer_kwargs``) as a
+    standalone page with its state embedded: everything linked in the browser (jslink) keeps working
+    with no kernel; the widget JavaScript is inlined (offline)."""
+    if isinstance(widget, Trace):
+        widget = TraceViewer(widget, **viewer_kwargs)
     data = embed_data(views=[widget])
     script = (Path(__file__).parent / "static" / "html-manager-embed.js").read_text(encoding="utf-8")
     page = _PAGE.format(title=html.escape(title), script=script.replace("</script", "<\\/script"),

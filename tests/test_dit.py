@@ -29,12 +29,15 @@ def test_shapes_for_several_patch_sizes(patch):
     with taps(m, ["block.1", "block.1.attn"]) as seen:
         m(x, 5)
     n = (32 // patch) ** 2
-    assert seen["block.1"].shape == (2, 32, 32 // patch, 32 // patch)
+    assert seen["block.1"].shape == (2, n, 32)  # tokens as they are: nothing reshaped on the way
     assert seen["block.1.attn"].shape == (2, 2, n, n)
+    assert m.tap_kinds() == {"block.0.attn": "attention", "block.0": "tokens",
+                             "block.1.attn": "attention", "block.1": "tokens"}
+    assert m.default_taps() == ["block.1", "block.1.attn"]  # the middle block is the last one here
 
 
 def test_fresh_block_is_the_identity_and_fresh_model_predicts_zero():
-    block = DiTBlock(32, 2, 4.0)
+    block = DiTBlock(32, 2, 4.0, "block.0")
     x, c = torch.randn(2, 16, 32), torch.randn(2, 32)
     assert torch.equal(block(x, c), x)
     assert build("dit-tiny")(torch.randn(2, 3, 32, 32), 7).abs().max() == 0
@@ -75,7 +78,7 @@ def test_same_sampler_trace_and_viewer_as_the_unet():
 
     m = randomised(config.preset("dit-tiny"))
     x = sample(m, 2, steps=5, seed=1)
-    tr = annotate(m, 2, steps=5, seed=1, taps_=["block.0", "block.1.attn"], every=1)
+    tr = annotate(m, 2, steps=5, seed=1, taps=["block.0", "block.1.attn"], every=1)
     assert torch.equal(x, tr.final)
     v = TraceViewer(tr, tap="block.1.attn", query=(3, 3))
     assert all(len(s.children) == 5 for s in v.stacks[0])

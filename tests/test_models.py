@@ -19,11 +19,17 @@ def test_fresh_unet_predicts_zero_noise():
     assert model(torch.randn(2, 3, 32, 32), 5).abs().max() == 0
 
 
-def test_tap_names_are_stable_and_point_at_hookpoints():
+def test_taps_are_found_in_the_module_tree_with_their_kinds():
     model = build("unet-scenes")
     names = model.tap_names()
-    assert names == ["down.0", "down.1", "down.2", "down.2.attn", "mid", "mid.attn",
-                     "up.2", "up.2.attn", "up.1", "up.0"]
+    assert names == ["down.0", "down.1", "down.2.attn", "down.2", "mid.attn", "mid",
+                     "up.2.attn", "up.2", "up.1", "up.0"]  # the order the forward pass meets them
+    hookpoints = [m for m in model.modules() if isinstance(m, HookPoint)]
+    assert [m.name for m in hookpoints] == names  # nothing hand-listed: every HookPoint is a tap
+    assert model.tap_kinds() == {n: "attention" if n.endswith(".attn") else "features" for n in names}
+    assert model.default_taps() == ["down.2", "mid", "mid.attn", "up.1"]
+    with pytest.raises(ValueError, match="unknown tap kind"):
+        HookPoint("x", "pixels")
     seen = {}
     hooks = [model.tap(n).register_forward_hook(lambda m, i, o, n=n: seen.__setitem__(n, o)) for n in names]
     try:

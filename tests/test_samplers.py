@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from diffusion_course import schedules
+from diffusion_course import build, schedules
 from diffusion_course.samplers import denoise, sample, sample_steps
 
 
@@ -152,3 +152,39 @@ def test_bad_sampler_arguments():
         next(denoise(ToyModel(), torch.zeros(1, 3, 4, 4), s, 5, "ddim", eta=2.0))
     with pytest.raises(ValueError, match="steps"):
         next(denoise(ToyModel(), torch.zeros(1, 3, 4, 4), s, 50, "ddim"))
+
+
+# ----------------------------------------------------------------------------- bad input, and no drift
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(n=0), "n \\(the number of images\\)"), (dict(n=2.5), "whole number"),
+    (dict(steps=0), "from 1 to 1000"), (dict(steps=1001), "from 1 to 1000"),
+    (dict(eta=-0.1), "eta must be in \\[0, 1\\]"), (dict(eta=1.5), "eta must be in \\[0, 1\\]")])
+def test_every_sampling_entry_point_refuses_bad_arguments_at_once(kwargs, match):
+    from diffusion_course.samplers import sample_many
+    from diffusion_course.trace import annotate
+
+    model = build("unet-tiny")
+    args = {"n": 2, "steps": 5, "eta": 1.0} | kwargs
+    for fn in (sample, sample_many, annotate):
+        with pytest.raises(ValueError, match=match):
+            fn(model, args["n"], steps=args["steps"], eta=args["eta"])
+    with pytest.raises(ValueError, match=match):
+        next(sample_steps(model, args["n"], steps=args["steps"], eta=args["eta"]))
+
+
+@pytest.mark.parametrize("name", ["unet-scenes", "dit-scenes"])
+def test_shipped_models_draw_what_they_drew_before_the_restructuring(name):
+    """tests/data/reference_samples.safetensors was drawn before the package was reorganised (issue 12):
+    the same seed must still give the same pictures (bit-identical on the machine that made it)."""
+    from pathlib import Path
+
+    from safetensors.torch import load_file
+
+    from diffusion_course import load_pretrained
+
+    ref = load_file(Path(__file__).parent / "data" / "reference_samples.safetensors")
+    model = load_pretrained(name, "cpu")
+    for key, kw in {"ddim_eta1": dict(steps=10), "ddim_eta0": dict(steps=10, eta=0.0),
+                    "ddpm": dict(steps=10, sampler="ddpm")}.items():
+        torch.testing.assert_close(sample(model, 2, seed=3, **kw), ref[f"{name}.{key}"], atol=1e-4, rtol=0)

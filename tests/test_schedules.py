@@ -63,7 +63,7 @@ def test_per_image_t():
 def test_clear_errors():
     s = schedules.cosine(100)
     x0 = torch.zeros(2, 3, 4, 4)
-    with pytest.raises(ValueError, match="0..99"):
+    with pytest.raises(ValueError, match=r"0\.\.99"):
         s.q_sample(x0, 100, torch.zeros_like(x0))
     with pytest.raises(TypeError, match="integer"):
         s.q_sample(x0, 0.5, torch.zeros_like(x0))

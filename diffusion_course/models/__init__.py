@@ -1,13 +1,13 @@
-"""The denoisers: Team CNN (U-Net) and Team Transformers (DiT), plus the scene judge's network."""
+"""The networks: Team CNN (U-Net), Team Transformers (DiT), and the scene judge's classifier."""
+from ..config import DiTConfig, JudgeConfig, UNetConfig, preset
 from .base import Denoiser
 from .dit import DiT
+from .judge import Judge
 from .unet import UNet
 
 
-def build(config) -> Denoiser:
+def build(config) -> Denoiser | Judge:
     """A fresh model for a config (or a preset name)."""
-    from ..config import DiTConfig, JudgeConfig, UNetConfig, preset
-
     if isinstance(config, str):
         config = preset(config)
     if isinstance(config, UNetConfig):
@@ -15,10 +15,8 @@ def build(config) -> Denoiser:
     if isinstance(config, DiTConfig):
         return DiT(config)
     if isinstance(config, JudgeConfig):
-        from .judge import Judge
-
         return Judge(config)
     raise TypeError(f"no model for config of type {type(config).__name__}")
 
 
-__all__ = ["DiT", "Denoiser", "UNet", "build"]
+__all__ = ["Denoiser", "DiT", "Judge", "UNet", "build"]

@@ -1,8 +1,10 @@
 """What every denoiser shares: a config, the schedule it was trained for, and named taps.
 
 A denoiser is called as ``model(x_t, t, cond=None) -> eps_hat`` (Ho et al. 2020: the
-network predicts the noise eps that was mixed into x_t). Taps are stable names for
-the HookPoints inside it; ``trace`` attaches hooks to them.
+network predicts the noise eps that was mixed into x_t). Its taps are the ``HookPoint``
+layers inside it, found by walking its own module tree (as TransformerLens finds its hook
+points): each has a stable name and a kind ("features", "attention", "tokens"), and
+``trace`` attaches hooks to them. No model keeps a hand-written list of its taps.
 """
 from __future__ import annotations
 
@@ -10,25 +12,40 @@ import torch
 from torch import nn
 
 from .. import schedules
+from .layers import HookPoint
 
 
 class Denoiser(nn.Module):
     config: object
-    _tap_paths: dict[str, str]  # tap name -> submodule path of its HookPoint
+    DEFAULT_TAPS: tuple[str, ...] = ()  # what the annotated sampler records when not told
 
     @property
     def schedule(self) -> schedules.Schedule:
         return schedules.get(self.config.schedule, self.config.T)
 
+    def taps(self) -> dict[str, HookPoint]:
+        """Every tap of the model, by name, in the order the forward pass meets them."""
+        return {m.name: m for m in self.modules() if isinstance(m, HookPoint)}
+
     def tap_names(self) -> list[str]:
         """Stable names of everything that can be recorded, in forward order."""
-        return list(self._tap_paths)
+        return list(self.taps())
 
-    def tap(self, name: str) -> nn.Module:
+    def tap_kinds(self) -> dict[str, str]:
+        """Each tap's kind: "features" (B, C, h, w), "attention" (B, heads, N, N) or "tokens" (B, N, D)."""
+        return {name: m.kind for name, m in self.taps().items()}
+
+    def tap(self, name: str) -> HookPoint:
         """The HookPoint module behind a tap name."""
-        if name not in self._tap_paths:
-            raise KeyError(f"{type(self).__name__} has no tap {name!r}; its taps are: {', '.join(self._tap_paths)}")
-        return self.get_submodule(self._tap_paths[name])
+        found = self.taps()
+        if name not in found:
+            raise KeyError(f"{type(self).__name__} has no tap {name!r}; its taps are: {', '.join(found)}")
+        return found[name]
+
+    def default_taps(self) -> list[str]:
+        """A small, informative set of taps to record when none are named (``DEFAULT_TAPS`` that exist)."""
+        names = self.tap_names()
+        return [n for n in self.DEFAULT_TAPS if n in names] or names[:4]
 
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())

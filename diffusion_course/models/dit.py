@@ -9,9 +9,9 @@ initialised to zero so that a fresh block is the identity.
 Optional long skips between shallow and deep blocks (U-ViT, Bao et al. 2023) help small
 transformers at this scale.
 
-Taps (``tap_names()``):
-    "block.{i}"       tokens after block i, laid out on the patch grid   (B, D, H/p, W/p)
-    "block.{i}.attn"  attention probabilities of block i                 (B, heads, N, N)
+Taps (each block names its own, see ``tap_kinds()``):
+    "block.{i}"       tokens after block i (N = (H/p)^2 on the patch grid) (B, N, D)          tokens
+    "block.{i}.attn"  attention probabilities of block i                  (B, heads, N, N)   attention
 """
 from __future__ import annotations
 
@@ -32,22 +32,22 @@ def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch
 class DiTBlock(nn.Module):
     """Attention and MLP, each wrapped in adaLN-zero modulation from the conditioning vector."""
 
-    def __init__(self, width: int, heads: int, mlp_ratio: float):
+    def __init__(self, width: int, heads: int, mlp_ratio: float, name: str):
         super().__init__()
         self.norm1 = nn.LayerNorm(width, elementwise_affine=False, eps=1e-6)
-        self.attn = Attention(width, heads)
+        self.attn = Attention(width, heads, tap=f"{name}.attn")
         self.norm2 = nn.LayerNorm(width, elementwise_affine=False, eps=1e-6)
         hidden = int(width * mlp_ratio)
         self.mlp = nn.Sequential(nn.Linear(width, hidden), nn.GELU(approximate="tanh"), nn.Linear(hidden, width))
         self.ada = nn.Sequential(nn.SiLU(), nn.Linear(width, 6 * width))
         nn.init.zeros_(self.ada[1].weight)  # adaLN-zero: all gates start at 0, the block is the identity
         nn.init.zeros_(self.ada[1].bias)
-        self.out = HookPoint()
+        self.out = HookPoint(name, "tokens")
 
     def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         shift1, scale1, gate1, shift2, scale2, gate2 = self.ada(c).chunk(6, dim=-1)  # each (B, D)
         x = x + gate1[:, None] * self.attn(modulate(self.norm1(x), shift1, scale1))
-        return x + gate2[:, None] * self.mlp(modulate(self.norm2(x), shift2, scale2))
+        return self.out(x + gate2[:, None] * self.mlp(modulate(self.norm2(x), shift2, scale2)))
 
 
 class DiT(Denoiser):
@@ -61,7 +61,8 @@ class DiT(Denoiser):
         self.embed = nn.Linear(patch_dim, cfg.width)
         self.pos = nn.Parameter(torch.randn(1, n_tokens, cfg.width) * 0.02)  # learned positions
         self.time = TimeEmbedding(cfg.width, cfg.width, cfg.cond_dim)
-        self.blocks = nn.ModuleList(DiTBlock(cfg.width, cfg.heads, cfg.mlp_ratio) for _ in range(cfg.depth))
+        self.blocks = nn.ModuleList(DiTBlock(cfg.width, cfg.heads, cfg.mlp_ratio, f"block.{i}")
+                                    for i in range(cfg.depth))
         # U-ViT long skips: deep block i receives shallow block depth-1-i's tokens
         self.skips = nn.ModuleList(nn.Linear(2 * cfg.width, cfg.width) for _ in range(cfg.depth // 2)) \
             if cfg.long_skips else None
@@ -74,10 +75,10 @@ class DiT(Denoiser):
         self.conv_out = nn.Conv2d(cfg.in_channels, cfg.in_channels, 3, padding=1) if cfg.conv_out else None
         if self.conv_out is not None:
             nn.init.zeros_(self.conv_out.bias)  # no offset: a fresh model still predicts eps_hat = 0
-        self._tap_paths = {}
-        for i in range(cfg.depth):
-            self._tap_paths[f"block.{i}"] = f"blocks.{i}.out"
-            self._tap_paths[f"block.{i}.attn"] = f"blocks.{i}.attn.probs"
+        # the middle block's tokens and attention, and the last block's
+        mid, last = cfg.depth // 2, cfg.depth - 1
+        self.DEFAULT_TAPS = tuple(dict.fromkeys(  # (one block, when the middle one is the last)
+            (f"block.{mid}", f"block.{mid}.attn", f"block.{last}", f"block.{last}.attn")))
 
     def patchify(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) -> (B, N, p*p*C): cut into puzzle pieces, row by row."""
@@ -98,7 +99,6 @@ class DiT(Denoiser):
             if self.skips is not None and i >= self.config.depth - half:
                 x = self.skips[self.config.depth - 1 - i](torch.cat([x, saved.pop()], dim=-1))
             x = block(x, c)
-            block.out(rearrange(x, "b (h w) d -> b d h w", h=self.grid))  # tap: tokens on the patch grid
             if self.skips is not None and i < half:
                 saved.append(x)
         shift, scale = self.ada_out(c).chunk(2, dim=-1)

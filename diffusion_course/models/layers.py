@@ -10,12 +10,26 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
+TAP_KINDS = ("features", "attention", "tokens")
+
 
 class HookPoint(nn.Identity):
     """An identity layer that marks an activation worth recording (TransformerLens style).
 
-    Forward hooks attached here (by ``trace``) see the activation under a stable name.
+    ``name`` is the tap's stable name (``"down.1"``, ``"block.3.attn"``) and ``kind`` says how to read it:
+    ``"features"`` (B, C, h, w) feature maps, ``"attention"`` (B, heads, queries, keys) probabilities,
+    ``"tokens"`` (B, N, D) token vectors on a square grid. A model finds its taps by walking its own
+    module tree (``Denoiser.taps``); forward hooks attached here (by ``trace``) see the activation.
     """
+
+    def __init__(self, name: str, kind: str = "features"):
+        super().__init__()
+        if kind not in TAP_KINDS:
+            raise ValueError(f"unknown tap kind {kind!r}; choose one of {TAP_KINDS}")
+        self.name, self.kind = name, kind
+
+    def extra_repr(self) -> str:
+        return f"{self.name!r}, kind={self.kind!r}"
 
 
 def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10000.0) -> torch.Tensor:
@@ -57,30 +71,29 @@ class ResBlock(nn.Module):
         nn.init.zeros_(self.conv2.weight)  # each block starts as the identity (its skip)
         nn.init.zeros_(self.conv2.bias)
         self.skip = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
-        self.out = HookPoint()
 
     def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
         h = self.conv1(F.silu(self.norm1(x)))  # (B, C_out, H, W)
         h = h + self.emb(F.silu(emb))[:, :, None, None]
         h = self.conv2(F.silu(self.norm2(h)))
-        return self.out(self.skip(x) + h)
+        return self.skip(x) + h
 
 
 class Attention(nn.Module):
     """Multi-head self-attention over a set of tokens (B, N, D).
 
     The attention probabilities softmax(q k^T / sqrt(d)) pass through ``self.probs``,
-    a HookPoint, so they can be recorded as (B, heads, N, N).
+    a HookPoint named ``tap``, so they can be recorded as (B, heads, N, N).
     """
 
-    def __init__(self, dim: int, heads: int):
+    def __init__(self, dim: int, heads: int, tap: str):
         super().__init__()
         if dim % heads:
             raise ValueError(f"attention width {dim} is not divisible by {heads} heads")
         self.heads = heads
         self.qkv = nn.Linear(dim, 3 * dim)
         self.proj = nn.Linear(dim, dim)
-        self.probs = HookPoint()
+        self.probs = HookPoint(tap, "attention")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         q, k, v = rearrange(self.qkv(x), "b n (three h d) -> three b h n d", three=3, h=self.heads)
@@ -93,16 +106,15 @@ class Attention(nn.Module):
 class SpatialAttention(nn.Module):
     """Self-attention over the pixels of a feature map, with a residual connection."""
 
-    def __init__(self, channels: int, heads: int, groups: int):
+    def __init__(self, channels: int, heads: int, groups: int, tap: str):
         super().__init__()
         self.norm = nn.GroupNorm(groups, channels)
-        self.attn = Attention(channels, heads)
+        self.attn = Attention(channels, heads, tap)
         nn.init.zeros_(self.attn.proj.weight)  # starts as the identity
         nn.init.zeros_(self.attn.proj.bias)
-        self.out = HookPoint()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        B, C, H, W = x.shape
+        H, W = x.shape[-2:]
         tokens = rearrange(self.norm(x), "b c h w -> b (h w) c")
         h = rearrange(self.attn(tokens), "b (h w) c -> b c h w", h=H, w=W)
-        return self.out(x + h)
+        return x + h

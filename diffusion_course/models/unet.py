@@ -6,9 +6,9 @@ Skip connections carry the fine detail across from the way down to the way up.
 Layout follows Ho et al. 2020 (DDPM) at toy scale: residual blocks with GroupNorm and
 SiLU, the time embedding added in every block, self-attention at the lowest resolution.
 
-Taps (stable names, see ``tap_names()``):
-    "down.{l}"       features at level l on the way down      (B, C_l, H_l, W_l)
-    "down.{l}.attn"  attention probabilities at level l       (B, heads, H_l*W_l, H_l*W_l)
+Taps (each ``Level`` names its own, see ``tap_kinds()``):
+    "down.{l}"       features at level l on the way down      (B, C_l, H_l, W_l)    features
+    "down.{l}.attn"  attention probabilities at level l       (B, heads, H_l*W_l, H_l*W_l)  attention
     "mid", "mid.attn"                                        the bottleneck
     "up.{l}", "up.{l}.attn"                                  level l on the way up
 """
@@ -20,28 +20,31 @@ from torch import nn
 
 from ..config import UNetConfig
 from .base import Denoiser
-from .layers import ResBlock, SpatialAttention, TimeEmbedding
+from .layers import HookPoint, ResBlock, SpatialAttention, TimeEmbedding
 
 
 class Level(nn.Module):
-    """Residual blocks at one resolution, optional attention after them."""
+    """Residual blocks at one resolution, optional attention after them; taps ``name`` (its output
+    features) and ``name.attn`` (its attention probabilities)."""
 
-    def __init__(self, c_in: int, c_out: int, n_blocks: int, emb_dim: int, cfg: UNetConfig, attn: bool):
+    def __init__(self, c_in: int, c_out: int, n_blocks: int, emb_dim: int, cfg: UNetConfig, attn: bool, name: str):
         super().__init__()
         self.blocks = nn.ModuleList(
             ResBlock(c_in if i == 0 else c_out, c_out, emb_dim, cfg.groups) for i in range(n_blocks))
-        self.attn = SpatialAttention(c_out, cfg.heads, cfg.groups) if attn else None
+        self.attn = SpatialAttention(c_out, cfg.heads, cfg.groups, tap=f"{name}.attn") if attn else None
+        self.out = HookPoint(name, "features")
 
     def forward(self, h: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
         for block in self.blocks:
             h = block(h, emb)
-        return self.attn(h) if self.attn is not None else h
-
-    def out_path(self) -> str:
-        return "attn.out" if self.attn is not None else f"blocks.{len(self.blocks) - 1}.out"
+        return self.out(self.attn(h) if self.attn is not None else h)
 
 
 class UNet(Denoiser):
+    # the lowest level on the way down, the bottleneck and its attention, a mid-resolution level on the
+    # way up: 16 images x 50 steps fit in under 100 MB
+    DEFAULT_TAPS = ("down.2", "mid", "mid.attn", "up.1")
+
     def __init__(self, config: UNetConfig = UNetConfig()):
         super().__init__()
         self.config = cfg = config
@@ -54,14 +57,14 @@ class UNet(Denoiser):
         self.down, self.downsample = nn.ModuleList(), nn.ModuleList()
         c = ch[0]
         for l, c_l in enumerate(ch):
-            self.down.append(Level(c, c_l, cfg.blocks, emb_dim, cfg, l in cfg.attn_levels))
+            self.down.append(Level(c, c_l, cfg.blocks, emb_dim, cfg, l in cfg.attn_levels, f"down.{l}"))
             c = c_l
             if l < len(ch) - 1:
                 self.downsample.append(nn.Conv2d(c, c, 3, stride=2, padding=1))
-        self.mid = Level(c, c, 2, emb_dim, cfg, attn=True)
+        self.mid = Level(c, c, 2, emb_dim, cfg, attn=True, name="mid")
         self.up, self.upsample = nn.ModuleList(), nn.ModuleList()
         for l in reversed(range(len(ch))):
-            self.up.append(Level(c + ch[l], ch[l], cfg.blocks, emb_dim, cfg, l in cfg.attn_levels))
+            self.up.append(Level(c + ch[l], ch[l], cfg.blocks, emb_dim, cfg, l in cfg.attn_levels, f"up.{l}"))
             c = ch[l]
             if l > 0:
                 self.upsample.append(nn.Conv2d(c, c, 3, padding=1))
@@ -69,22 +72,6 @@ class UNet(Denoiser):
         self.conv_out = nn.Conv2d(c, cfg.in_channels, 3, padding=1)
         nn.init.zeros_(self.conv_out.weight)
         nn.init.zeros_(self.conv_out.bias)
-        self._tap_paths = self._make_tap_paths()
-
-    def _make_tap_paths(self) -> dict[str, str]:
-        n = len(self.config.channels)
-        paths = {}
-        for l in range(n):
-            paths[f"down.{l}"] = f"down.{l}.{self.down[l].out_path()}"
-            if self.down[l].attn is not None:
-                paths[f"down.{l}.attn"] = f"down.{l}.attn.attn.probs"
-        paths["mid"] = "mid.attn.out"
-        paths["mid.attn"] = "mid.attn.attn.probs"
-        for i, l in enumerate(reversed(range(n))):
-            paths[f"up.{l}"] = f"up.{i}.{self.up[i].out_path()}"
-            if self.up[i].attn is not None:
-                paths[f"up.{l}.attn"] = f"up.{i}.attn.attn.probs"
-        return paths
 
     def conv_receptive_fields(self) -> dict[str, int]:
         """Side (pixels) of the input window each level's units see through convolutions alone,
