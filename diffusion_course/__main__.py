@@ -1,8 +1,12 @@
-"""Command line: ``python -m diffusion_course {train, sample, bench} ...``
+"""Command line: ``python -m diffusion_course {train, sample, judge, bench} ...``
 
     python -m diffusion_course train --preset unet-scenes --out data/unet-scenes
     python -m diffusion_course sample --model unet-scenes -n 64 --out samples.png
+    python -m diffusion_course judge --out data/judge
     python -m diffusion_course bench [--quick]
+
+Bad input (an unknown preset or model, a missing checkpoint, a value out of range) prints one
+line, ``error: ...``, and exits with status 2; ``--debug`` shows the traceback instead.
 """
 from __future__ import annotations
 
@@ -14,6 +18,19 @@ import sys
 import time
 from pathlib import Path
 
+from . import bench, checkpoints, config, images, judging, metrics, samplers
+from .training import Trainer, mean_tail
+
+LOSS_TAIL = 200  # the card's final loss: the mean of the last LOSS_TAIL steps (the loss is noisy step to step)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with its own errors (a bad choice, a missing value) in the same one-line form."""
+
+    def error(self, message: str):
+        print(f"error: {message} (see: {self.prog} --help)", file=sys.stderr)
+        sys.exit(2)
+
 
 def command_line() -> str:
     """This invocation, as a command to paste into a shell (recorded in cards)."""
@@ -21,10 +38,9 @@ def command_line() -> str:
 
 
 def cmd_train(args) -> None:
-    from . import checkpoints, config, samplers, plotting
-    from .training import Trainer
-
     model_cfg = config.preset(args.preset)
+    if args.train is not None and args.train not in config.TRAIN_PRESETS:
+        raise KeyError(f"unknown training preset {args.train!r}; known: {', '.join(config.TRAIN_PRESETS)}")
     train_cfg = config.TRAIN_PRESETS.get(args.train or args.preset, config.TrainConfig())
     overrides = {k: v for k, v in (("steps", args.steps), ("seed", args.seed), ("precision", args.precision),
                                    ("batch_size", args.batch_size), ("lr", args.lr)) if v is not None}
@@ -34,7 +50,6 @@ def cmd_train(args) -> None:
     started = time.time()
     probe = None
     if args.probe_every:
-        from . import metrics
         probe = metrics.probe(checkpoints.load_pretrained("judge"))
     trainer = Trainer(model_cfg, train_cfg, run_dir=run_dir, probe=probe, probe_every=args.probe_every)
     print(f"{args.preset}: {trainer.model.num_params():,} parameters, {train_cfg.steps} steps, "
@@ -42,8 +57,6 @@ def cmd_train(args) -> None:
     trainer.run(steps=args.until, minutes=args.minutes)
     if trainer.step < train_cfg.steps:
         print(f"stopped at step {trainer.step} of {train_cfg.steps}; run the same command again to resume")
-    losses = trainer.losses
-    tail = losses[-200:]
     card = {
         "name": out.name,
         "preset": args.preset,
@@ -57,58 +70,57 @@ def cmd_train(args) -> None:
         "precision": str(trainer.autocast_dtype or "fp32"),
         "train_seconds": round(trainer.elapsed, 1),
         "machine": checkpoints.machine(),
-        "final_loss": round(sum(tail) / max(1, len(tail)), 5),
+        "final_loss": round(mean_tail(trainer.losses, LOSS_TAIL), 5),
         "curve": trainer.curve,
         "sampling": {"sampler": "ddim", "steps": 50, "eta": args.eta},
         "date": time.strftime("%Y-%m-%d"),
     }
     path = checkpoints.save_model(out, trainer.ema, card)
     x = samplers.sample(trainer.ema, 64, steps=50, eta=args.eta, seed=0, progress=True)
-    plotting.save_grid(x, out.with_suffix(".png"), nrow=8)
+    images.save_grid(x, out.with_suffix(".png"), nrow=8)
     print(f"wrote {path}, {out.with_suffix('.json')}, {out.with_suffix('.png')} "
           f"({time.time() - started:.0f} s in all)")
 
 
 def cmd_judge(args) -> None:
-    from . import checkpoints, metrics, plotting
-
+    if args.steps < 1:
+        raise ValueError(f"--steps must be at least 1, got {args.steps}")
     started = time.time()
-    judge, losses = metrics.train_judge(steps=args.steps, seed=args.seed)
+    recipe = dataclasses.replace(config.JudgeTrainConfig(), steps=args.steps, seed=args.seed)
+    judge, losses = judging.train_judge(recipe)
     train_seconds = time.time() - started
-    report, mixed, ok = metrics.validate_judge(judge, seed=args.seed)
+    report, mixed, ok = judging.validate_judge(judge, seed=args.seed)
     out = Path(args.out)
-    card = {"name": out.name, "command": command_line(),
+    card = {"name": out.name, "command": command_line(), "train_config": dataclasses.asdict(recipe),
             "seed": args.seed, "steps": args.steps, "train_seconds": round(train_seconds, 1),
-            "machine": checkpoints.machine(), "final_loss": round(sum(losses[-100:]) / 100, 4),
+            "machine": checkpoints.machine(), "final_loss": round(mean_tail(losses, 100), 4),
             "recognisable_definition": f"p_real >= 0.5 and every presence probability <= {1 - metrics.CONFIDENT:.1f} "
                                        f"or >= {metrics.CONFIDENT:.1f}",
             "validation": report, "date": time.strftime("%Y-%m-%d")}
     checkpoints.save_model(out, judge, card)
-    plotting.save_grid(mixed[ok][:64], out.with_name(out.name + "-accepted.png"), nrow=8)
-    plotting.save_grid(mixed[~ok][:64], out.with_name(out.name + "-rejected.png"), nrow=8)
+    images.save_grid(mixed[ok][:64], out.with_name(out.name + "-accepted.png"), nrow=8)
+    images.save_grid(mixed[~ok][:64], out.with_name(out.name + "-rejected.png"), nrow=8)
     print(json.dumps(report, indent=2))
-    print(f"wrote {out}.safetensors, {out}.json and grids of accepted / rejected images ({time.time() - started:.0f} s)")
+    print(f"wrote {out}.safetensors, {out}.json and grids of accepted / rejected images "
+          f"({time.time() - started:.0f} s)")
 
 
 def cmd_sample(args) -> None:
-    from . import checkpoints, plotting, samplers
-
     model = checkpoints.load_model(args.model) if args.model.endswith(".safetensors") \
         else checkpoints.load_pretrained(args.model)
     x = samplers.sample(model, args.n, steps=args.steps, sampler=args.sampler, eta=args.eta, seed=args.seed,
                         progress=True)
-    print(f"wrote {plotting.save_grid(x, args.out)}")
+    print(f"wrote {images.save_grid(x, args.out)}")
 
 
 def cmd_bench(args) -> None:
-    from . import bench
-
     bench.main(quick=args.quick, out=Path(args.out))
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(prog="python -m diffusion_course", description="diffusion_course tools")
-    sub = p.add_subparsers(dest="cmd", required=True)
+    p = Parser(prog="python -m diffusion_course", description="diffusion_course tools")
+    p.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    sub = p.add_subparsers(dest="cmd", required=True, parser_class=Parser)
     t = sub.add_parser("train", help="train a model preset and write weights + card + sample grid")
     t.add_argument("--preset", default="unet-scenes", help="model preset (see config.PRESETS)")
     t.add_argument("--train", help="training preset (default: the one named like the model preset)")
@@ -144,7 +156,14 @@ def main(argv=None) -> None:
     b.add_argument("--out", default="bench", help="folder for results.json and RESULTS.md")
     b.set_defaults(func=cmd_bench)
     args = p.parse_args(argv)
-    args.func(args)
+    try:
+        args.func(args)
+    except (KeyError, ValueError, FileNotFoundError, checkpoints.CheckpointError) as e:
+        if args.debug:
+            raise
+        message = e.args[0] if isinstance(e, KeyError) and e.args else e  # KeyError's str() adds quotes
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

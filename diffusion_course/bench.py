@@ -1,4 +1,5 @@
-"""Benchmarks: speed and FLOP utilisation, written to ``bench/results.json`` and ``bench/RESULTS.md``.
+"""Benchmarks, the measuring half: speed, FLOP utilisation, annotation cost and sample quality,
+written to ``bench/results.json`` (``report`` turns it into ``bench/RESULTS.md``).
 
     python -m diffusion_course bench [--quick]
 
@@ -6,8 +7,7 @@ Machines differ, so every speed is also given as a fraction of a matmul peak mea
 in the same run (the figure that travels). FLOPs come from ``torch.utils.flop_counter``
 (which counts nothing under ``torch.inference_mode``: we use ``no_grad``).
 
-Goals: DDIM-50 for 16 images in <= 4 s at >= 30 % of the fp32 matmul peak; annotated
-sampling (default taps, every step) at <= 1.3x the plain time, with a trace <= 100 MB.
+The goals live in one table, ``report.GOALS``, which both the checks here and the report read.
 
 The head-to-head (notebook 05) puts Team CNN and Team Transformers side by side: size,
 FLOPs, speed, quality, and quality at an equal training budget, in CPU minutes (steps x the
@@ -15,6 +15,7 @@ step time measured here) and in training FLOPs, read off the quality curves in t
 """
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from pathlib import Path
@@ -22,9 +23,13 @@ from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from . import checkpoints
+from . import checkpoints, metrics, report, scenes
 from .config import TRAIN_PRESETS, TrainConfig
 from .models import build
+from .report import GOAL_GROUPS, GOALS
+from .samplers import sample, sample_many
+from .trace import MB, annotate
+from .training import Trainer
 
 TEAMS = {"unet-scenes": "Team CNN", "dit-scenes": "Team Transformers"}
 
@@ -55,10 +60,7 @@ def count_flops(fn) -> int:
 
 
 def bench_training(preset: str, batch: int, steps: int, precision: str) -> dict:
-    from .scenes import ScenePool
-    from .training import Trainer
-
-    pool = ScenePool(max(256, batch), seed=0)
+    pool = scenes.ScenePool(max(256, batch), seed=0)
     tr = Trainer(preset, TrainConfig(batch_size=batch, precision=precision), pool=pool, progress=False)
     flops = count_flops(tr.train_step)  # forward + backward of one step
     t = _best_time(tr.train_step, steps, warmup=1)
@@ -68,8 +70,6 @@ def bench_training(preset: str, batch: int, steps: int, precision: str) -> dict:
 
 
 def bench_sampling(model, n: int, steps: int, reps: int) -> dict:
-    from .samplers import sample
-
     model = model.cpu().eval()
     x = torch.randn(n, 3, model.config.image_size, model.config.image_size)
     with torch.no_grad():
@@ -81,20 +81,15 @@ def bench_sampling(model, n: int, steps: int, reps: int) -> dict:
 
 def bench_annotation(model, n: int, steps: int, reps: int) -> dict:
     """Annotated vs plain sampling, timed alternately in one run, and what the trace holds."""
-    from .samplers import sample
-    from .trace import MB, annotate, default_taps
-
     model = model.cpu().eval()
     plain, annotated = [], []
     for _ in range(reps):  # alternate, so drifts in machine speed hit both alike
         plain.append(_best_time(lambda: sample(model, n, steps=steps, seed=0), 1, warmup=0))
         annotated.append(_best_time(lambda: annotate(model, n, steps, seed=0), 1, warmup=0))
     trace = annotate(model, n, steps, seed=0)
-    return {"images": n, "steps": steps, "taps": default_taps(model), "recorded_steps": len(trace),
+    return {"images": n, "steps": steps, "taps": model.default_taps(), "recorded_steps": len(trace),
             "plain_seconds": min(plain), "annotated_seconds": min(annotated),
-            "time_ratio": min(annotated) / min(plain), "trace_mb": trace.nbytes / MB,
-            "goal": {"time_ratio_max": 1.3, "trace_mb_max": 100.0,
-                     "met": min(annotated) / min(plain) <= 1.3 and trace.nbytes / MB <= 100.0}}
+            "time_ratio": min(annotated) / min(plain), "trace_mb": trace.nbytes / MB}
 
 
 def curve_at(curve: list[dict], step: float, key: str, max_gap: int = 1000):
@@ -103,7 +98,7 @@ def curve_at(curve: list[dict], step: float, key: str, max_gap: int = 1000):
     for p in curve:
         if p["step"] == step:
             return p[key]
-    for a, b in zip(curve, curve[1:]):
+    for a, b in itertools.pairwise(curve):
         if a["step"] < step < b["step"]:
             if b["step"] - a["step"] > max_gap:
                 return None
@@ -115,8 +110,6 @@ def curve_at(curve: list[dict], step: float, key: str, max_gap: int = 1000):
 def bench_teams(training: dict[str, dict], quick: bool) -> dict:
     """Team CNN vs Team Transformers: every shipped denoiser's size, cost, speed and quality
     curve, then both at equal budgets. ``training`` holds each preset's measured train step."""
-    from . import metrics
-
     teams = {}
     try:
         probe = metrics.probe(checkpoints.load_pretrained("judge", "cpu"), n=128 if not quick else 16,
@@ -165,9 +158,6 @@ def bench_teams(training: dict[str, dict], quick: bool) -> dict:
 
 def bench_quality(n: int, train_pool: int) -> dict:
     """Sample-quality metrics of every shipped denoiser, and of an untrained one as the floor."""
-    from . import metrics, scenes
-    from .samplers import sample_many
-
     try:
         judge = checkpoints.load_pretrained("judge", "cpu")
     except checkpoints.CheckpointError as e:
@@ -213,84 +203,11 @@ def run(quick: bool = False) -> dict:
     for tr in results["training"]:
         peak = peak16 if tr["precision"] != "fp32" else peak32
         tr["fraction_of_peak"] = tr["gflops"] / peak
-    s = results["sampling"]
-    s["fraction_of_fp32_peak"] = s["gflops"] / peak32
-    s["goal"] = {"seconds_max": 4.0, "fraction_min": 0.30, "met": s["seconds"] <= 4.0 and s["fraction_of_fp32_peak"] >= 0.30}
+    results["sampling"]["fraction_of_fp32_peak"] = results["sampling"]["gflops"] / peak32
+    for section, names in GOAL_GROUPS.items():
+        results[section]["goal"] = {name: GOALS[name].limit for name in names} | {
+            "met": all(GOALS[name].met(results) for name in names)}
     return results
-
-
-def markdown(r: dict) -> str:
-    lines = [
-        "# Benchmark results",
-        "",
-        f"{r['date']} · {r['machine']} · {r['threads']} threads{' · quick' if r['quick'] else ''}",
-        "",
-        "| what | figure | fraction of peak |",
-        "|---|---|---|",
-        f"| matmul peak fp32 | {r['matmul_peak_gflops']['fp32']:.1f} GFLOP/s | 1 |",
-        f"| matmul peak bf16 | {r['matmul_peak_gflops']['bf16']:.1f} GFLOP/s | 1 |",
-    ]
-    for tr in r["training"]:
-        lines.append(f"| training {tr['preset']} batch {tr['batch']}, {tr['precision']} | "
-                     f"{tr['steps_per_second']:.2f} steps/s ({tr['gflops']:.1f} GFLOP/s) | {tr['fraction_of_peak']:.0%} |")
-    s = r["sampling"]
-    lines.append(f"| DDIM-{s['steps']}, {s['images']} images ({s['model']}) | {s['seconds']:.2f} s "
-                 f"({s['gflops']:.1f} GFLOP/s) | {s['fraction_of_fp32_peak']:.0%} of fp32 |")
-    a = r["annotation"]
-    lines.append(f"| annotated DDIM-{a['steps']}, {a['images']} images, taps {', '.join(a['taps'])} | "
-                 f"{a['annotated_seconds']:.2f} s = {a['time_ratio']:.2f}x plain; trace {a['trace_mb']:.1f} MB | |")
-    q = r["quality"]
-    if "skipped" in q:
-        lines += ["", f"Quality: skipped ({q['skipped']})"]
-    else:
-        lines += ["", "| model (DDIM-50, eta 1) | images | recognisable | Fréchet distance (judge features) | "
-                      "diversity vs real | contents TV | memorised |", "|---|---|---|---|---|---|---|"]
-        for name, m in q.items():
-            lines.append(f"| {name} | {m['images']} | {m['recognisable_rate']:.0%} | {m['frechet_distance']:.2f} | "
-                         f"{m['diversity_ratio_to_real']:.2f}{' (collapsed)' if m['diversity_collapsed'] else ''} | "
-                         f"{m['coverage_contents_tv']:.2f} | {m.get('memorisation_memorised_fraction', float('nan')):.0%} |")
-    lines += head_to_head_markdown(r["head_to_head"])
-    fp32, bf16 = r["training"][0], r["training"][1]
-    lines += ["", f"bf16 autocast trains {fp32['seconds_per_step'] / bf16['seconds_per_step']:.2f}x as fast as fp32 "
-                  "(ratio within this run).",
-              f"DDIM goal (<= 4 s and >= 30 % of fp32 peak): {'met' if s['goal']['met'] else 'not met'}.",
-              f"Annotation goal (<= 1.3x time, <= 100 MB): {'met' if a['goal']['met'] else 'not met'}."]
-    return "\n".join(lines) + "\n"
-
-
-def head_to_head_markdown(h: dict) -> list[str]:
-    def pct(v):
-        return "not measured" if v is None else f"{v:.0%}"
-
-    lines = ["", "## Team CNN vs Team Transformers", ""]
-    ready = {k: t for k, t in h["teams"].items() if "skipped" not in t}
-    lines += [f"{t['team']} ({k}): skipped, {t['skipped']}" for k, t in h["teams"].items() if "skipped" in t]
-    if not ready:
-        return lines
-    lines += ["| | " + " | ".join(f"{t['team']} ({k})" for k, t in ready.items()) + " |",
-              "|---" * (len(ready) + 1) + "|"]
-    for label, fmt in [("parameters", "{parameters:,}"), ("GFLOP per forward (1 image)", "{gflop_per_forward:.2f}"),
-                       ("DDIM-50 seconds per image (batch of 16)", "{seconds_per_image:.3f}"),
-                       ("training step (s, on this CPU)", "{train_seconds_per_step:.2f} (batch {train_batch})"),
-                       ("training GFLOP per step", "{train_gflop_per_step:.0f}"),
-                       ("training steps", "{train_steps}"), ("training CPU minutes (steps x step time)",
-                                                             "{train_cpu_minutes:.0f}"),
-                       ("training PFLOP", "{train_pflop:.2f}")]:
-        lines.append(f"| {label} | " + " | ".join(fmt.format(**t) for t in ready.values()) + " |")
-    lines.append("| recognisable (128 probes) | " + " | ".join(pct(t["curve"][-1]["recognisable_rate"])
-                                                             for t in ready.values()) + " |")
-    if h["equal_budget"]:
-        lines += ["", "At an equal training budget (quality read off each card's probe curve):", "",
-                  "| budget | " + " | ".join(f"{t['team']}: step, recognisable, Fréchet" for t in ready.values()) + " |",
-                  "|---" * (len(ready) + 1) + "|"]
-        for row in h["equal_budget"]:
-            cells = []
-            for k in ready:
-                c = row[k]
-                fd = "" if c["frechet_distance"] is None else f", {c['frechet_distance']:.1f}"
-                cells.append(f"{c['step']}{' (done)' if c['finished_early'] else ''}, {pct(c['recognisable_rate'])}{fd}")
-            lines.append(f"| {row['budget']} | " + " | ".join(cells) + " |")
-    return lines
 
 
 RESULTS = Path(__file__).resolve().parent.parent / "bench" / "results.json"
@@ -309,6 +226,7 @@ def main(quick: bool = False, out: Path = Path("bench")) -> dict:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    (out / "RESULTS.md").write_text(markdown(results))
-    print(markdown(results))
+    page = report.markdown(results)
+    (out / "RESULTS.md").write_text(page)
+    print(page)
     return results

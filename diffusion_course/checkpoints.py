@@ -18,6 +18,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 
 from . import config as config_mod
+from .models import build
 
 DATA_DIR = Path(os.environ.get("DIFFUSION_COURSE_DATA", Path(__file__).resolve().parent.parent / "data"))
 
@@ -42,8 +43,6 @@ def save_model(path: str | Path, model, card: dict | None = None) -> Path:
 
 def load_model(path: str | Path, device: str | torch.device = "cpu"):
     """Rebuild a model from a .safetensors file written by ``save_model``."""
-    from .models import build
-
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"no checkpoint at {path}")
@@ -75,10 +74,12 @@ def load_pretrained(name: str, device: str | torch.device | None = None):
     """A shipped model from ``data/`` by name, e.g. ``load_pretrained("unet-scenes")``."""
     path = DATA_DIR / f"{name}.safetensors"
     if not path.exists():
-        known = sorted(p.stem for p in DATA_DIR.glob("*.safetensors"))
-        raise CheckpointError(
-            f"no pretrained model {name!r}: {path} is missing. Shipped models: {known or 'none'}. "
-            f"To make it yourself: python -m diffusion_course train --preset {name} --out {path.with_suffix('')}")
+        known = ", ".join(sorted(p.stem for p in DATA_DIR.glob("*.safetensors"))) or "none"
+        remake = (f"To make it yourself: python -m diffusion_course train --preset {name} --out {path.with_suffix('')}"
+                  if name in config_mod.PRESETS else
+                  "To make the judge: python -m diffusion_course judge" if name == "judge" else
+                  "Pass one of the shipped names, or a path to a .safetensors file")
+        raise CheckpointError(f"no pretrained model {name!r}: {path} is missing. Shipped models: {known}. {remake}")
     return load_model(path, device or default_device())
 
 

@@ -48,10 +48,28 @@ class DiTConfig:
 
 @dataclass(frozen=True)
 class JudgeConfig:
-    """The scene judge (metrics.py): a small CNN that reads scenes and rejects non-scenes."""
+    """The scene judge's network (models/judge.py): a small CNN that reads scenes and rejects non-scenes."""
 
     width: int = 32
     kind: str = "judge"
+
+
+@dataclass(frozen=True)
+class JudgeTrainConfig:
+    """How the judge is trained (judging.py). Kept apart from ``JudgeConfig`` as ``TrainConfig`` is kept
+    apart from the denoisers' configs: a checkpoint's config rebuilds the network; the recipe is in its card."""
+
+    steps: int = 2500
+    batch_size: int = 128  # half real scenes, half non-scenes
+    pool_size: int = 8000  # real scenes drawn once for the whole run
+    lr: float = 2e-3  # peak of the one-cycle schedule
+    warmup_fraction: float = 0.1  # share of the steps spent warming up (OneCycleLR's pct_start)
+    weight_decay: float = 1e-4
+    # negatives from a denoiser trained only briefly: blob-like near-scenes that a presence classifier
+    # alone would accept
+    undertrained_images: int = 512
+    undertrained_steps: int = 120
+    seed: int = 0
 
 
 @dataclass(frozen=True)

@@ -166,6 +166,7 @@ def sample_steps(model, n: int, steps: int = 50, sampler: str = "ddim", seed: in
 def sample(model, n: int, steps: int = 50, sampler: str = "ddim", seed: int = 0, eta: float = ETA,
            progress: bool = False, **kwargs) -> torch.Tensor:
     """``n`` images (n, C, H, W) in [-1, 1]: run the sampler to the end, keep only the result."""
+    check_sampling(n, steps, model.schedule.T, eta)  # before the progress bar appears
     x = None
     for rec in tqdm(sample_steps(model, n, steps, sampler, seed, eta, **kwargs), total=steps,
                     desc=f"{sampler} sampling", disable=not progress, leave=False):

@@ -22,14 +22,16 @@ import dataclasses
 import json
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, safe_open, save_file
+from tqdm.auto import tqdm
 
-from . import checkpoints, config as config_mod
+from . import checkpoints
+from . import config as config_mod
 from .config import TrainConfig
 from .models import build
 from .scenes import ScenePool
@@ -57,6 +59,12 @@ def resolve_precision(precision: str, device: torch.device) -> torch.dtype | Non
     raise ValueError(f"unknown precision {precision!r}; choose fp32, bf16 or auto")
 
 
+def mean_tail(values: list[float], n: int) -> float:
+    """The mean of the last ``n`` values (of all of them when there are fewer; nan when there are none)."""
+    tail = values[-n:]
+    return sum(tail) / len(tail) if tail else float("nan")
+
+
 def min_snr_weight(snr: torch.Tensor, gamma: float) -> torch.Tensor:
     """Min-SNR-gamma loss weight for epsilon-prediction: min(SNR, gamma) / SNR."""
     if gamma <= 0:
@@ -64,12 +72,16 @@ def min_snr_weight(snr: torch.Tensor, gamma: float) -> torch.Tensor:
     return snr.clamp(max=gamma) / snr
 
 
+LR_FLOOR = 0.05  # the cosine decay ends at this share of the peak, not at 0: the last steps still learn
+EMA_WARMUP = 10  # the EMA's decay is min(ema_decay, (1 + step) / (EMA_WARMUP + step)): early weights fade fast
+
+
 def lr_at(step: int, cfg: TrainConfig) -> float:
-    """Linear warm-up, then cosine decay to 5 % of the peak at ``cfg.steps``."""
+    """Linear warm-up, then cosine decay to ``LR_FLOOR`` of the peak at ``cfg.steps``."""
     if step < cfg.warmup:
         return cfg.lr * (step + 1) / cfg.warmup
     p = min(1.0, (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup))
-    return cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * p)))
+    return cfg.lr * (LR_FLOOR + (1 - LR_FLOOR) * 0.5 * (1 + math.cos(math.pi * p)))
 
 
 class Trainer:
@@ -92,9 +104,8 @@ class Trainer:
         self.generator = torch.Generator().manual_seed(cfg.seed)
         self.autocast_dtype = resolve_precision(cfg.precision, self.device)
         self.step, self.losses, self.elapsed, self.curve = 0, [], 0.0, []
-        schedule = self.model.schedule
-        self.alpha_bar = schedule.alpha_bar.float().to(self.device)
-        self.weight = min_snr_weight(schedule.snr.float(), cfg.min_snr_gamma).to(self.device)
+        self.schedule = self.model.schedule
+        self.weight = min_snr_weight(self.schedule.snr.float(), cfg.min_snr_gamma).to(self.device)
         self.pool = pool if pool is not None else ScenePool(cfg.pool_size, seed=cfg.seed, progress=progress,
                                                             size=model_config.image_size)
         if self.run_dir and (self.run_dir / "state.safetensors").exists():
@@ -103,12 +114,14 @@ class Trainer:
     # ---------------------------------------------------------------- one step
     def loss(self, x0: torch.Tensor) -> torch.Tensor:
         """The weighted denoising loss on a batch of clean images (B, C, H, W)."""
-        B = x0.shape[0]
         g = self.generator
-        t = torch.randint(0, len(self.alpha_bar), (B,), generator=g).to(self.device)
+        t = torch.randint(0, self.schedule.T, (x0.shape[0],), generator=g).to(self.device)
         eps = torch.randn(x0.shape, generator=g).to(self.device)
-        ab = self.alpha_bar[t].view(B, 1, 1, 1)
-        x_t = ab.sqrt() * x0 + (1 - ab).sqrt() * eps  # q(x_t | x_0)
+        return self.loss_at(x0, t, eps)
+
+    def loss_at(self, x0: torch.Tensor, t: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+        """The weighted loss for given steps ``t`` (B,) and noise ``eps``: w(t) ||eps - eps_theta(x_t, t)||^2."""
+        x_t = self.schedule.q_sample(x0, t, eps)  # q(x_t | x_0)
         with torch.autocast(self.device.type, dtype=self.autocast_dtype or torch.bfloat16,
                             enabled=self.autocast_dtype is not None):
             eps_hat = self.model(x_t, t)
@@ -133,18 +146,16 @@ class Trainer:
 
     @torch.no_grad()
     def update_ema(self) -> None:
-        decay = min(self.cfg.ema_decay, (1 + self.step) / (10 + self.step))  # warm-up
+        decay = min(self.cfg.ema_decay, (1 + self.step) / (EMA_WARMUP + self.step))
         for e, p in zip(self.ema.parameters(), self.model.parameters()):
             e.lerp_(p.detach(), 1 - decay)
         for e, b in zip(self.ema.buffers(), self.model.buffers()):
             e.copy_(b)
 
     # ---------------------------------------------------------------- the loop
-    def run(self, steps: int | None = None, minutes: float | None = None) -> "Trainer":
+    def run(self, steps: int | None = None, minutes: float | None = None) -> Trainer:
         """Train until ``steps`` total (default: the config's) or for ``minutes`` of wall time,
         checkpointing every ``checkpoint_every`` steps when there is a run folder."""
-        from tqdm.auto import tqdm
-
         target = steps if steps is not None else self.cfg.steps
         deadline = time.time() + 60 * minutes if minutes else None
         self.model.train()
@@ -152,11 +163,11 @@ class Trainer:
         try:
             while self.step < target and (deadline is None or time.time() < deadline):
                 t0 = time.perf_counter()
-                loss = self.train_step()
+                self.train_step()
                 self.elapsed += time.perf_counter() - t0
                 bar.update(1)
-                if self.step % 10 == 0:
-                    bar.set_postfix(loss=f"{sum(self.losses[-50:]) / len(self.losses[-50:]):.4f}")
+                if self.step % 10 == 0:  # the bar shows the mean of the last 50 losses, every 10 steps
+                    bar.set_postfix(loss=f"{mean_tail(self.losses, 50):.4f}")
                 if self.probe and self.probe_every and self.step % self.probe_every == 0:
                     self.measure()
                 if self.run_dir and self.step % self.cfg.checkpoint_every == 0:

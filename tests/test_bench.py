@@ -56,3 +56,19 @@ def test_flop_count_of_a_matmul_is_exact():
 
     a, b = torch.randn(8, 16), torch.randn(16, 4)
     assert bench.count_flops(lambda: a @ b) == 2 * 8 * 16 * 4
+
+
+def test_goals_are_written_once_and_read_by_checks_and_report():
+    from diffusion_course import report
+
+    r = bench.load_results()  # the shipped full run
+    page = report.markdown(r)
+    for section, names in report.GOAL_GROUPS.items():
+        assert report.goal_line(r, section) in page
+        for name in names:
+            assert report.GOALS[name].says in report.goal_line(r, section)
+    slow = {**r, "sampling": {**r["sampling"], "seconds": report.GOALS["ddim_seconds"].limit + 0.01}}
+    assert not report.GOALS["ddim_seconds"].met(slow)  # an at-most goal, just missed
+    assert report.goal_line(slow, "sampling").endswith("not met.")
+    weak = {**r, "sampling": {**r["sampling"], "fraction_of_fp32_peak": 0.0}}  # an at-least goal
+    assert not report.GOALS["ddim_fraction"].met(weak)

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from diffusion_course import load_pretrained, metrics, scenes
+from diffusion_course import judging, load_pretrained, metrics, scenes
 
 
 @pytest.fixture(scope="module")
@@ -26,10 +26,10 @@ def test_recognisable_rate_separates_scenes_from_noise_and_blur(judge, real):
     g = torch.Generator().manual_seed(3)
     assert metrics.recognisable_rate(judge, x) >= 0.97
     assert metrics.recognisable_rate(judge, torch.randn(200, 3, 32, 32, generator=g).clamp(-1, 1)) <= 0.02
-    heavy_blur = torch.stack([metrics._blur(xi[None], 2.5)[0] for xi in x[:200]])
+    heavy_blur = torch.stack([judging.blur(xi[None], 2.5)[0] for xi in x[:200]])
     assert metrics.recognisable_rate(judge, heavy_blur) <= 0.05
-    for kind in metrics.HELD_OUT_CORRUPTIONS:  # never seen in training
-        assert metrics.recognisable_rate(judge, metrics.corrupt(x[:200], kind, g)) <= 0.3, kind
+    for kind in judging.HELD_OUT_CORRUPTIONS:  # never seen in training
+        assert metrics.recognisable_rate(judge, judging.corrupt(x[:200], kind, g)) <= 0.3, kind
 
 
 def test_frechet_distance_closed_forms():
@@ -46,7 +46,7 @@ def test_judged_fid_is_zero_for_identical_sets_and_grows_with_damage(judge, real
     g = torch.Generator().manual_seed(1)
     same = metrics.judged_fid(judge, x, x)
     other = metrics.judged_fid(judge, x, scenes.batch(400, seed=metrics.HELD_OUT_SEED + 2)[0])
-    noisy = metrics.judged_fid(judge, x, metrics.corrupt(x, "noisy_scene", g))
+    noisy = metrics.judged_fid(judge, x, judging.corrupt(x, "noisy_scene", g))
     assert abs(same) < 1e-6 and same < other < noisy
 
 
@@ -79,3 +79,19 @@ def test_caption_agreement(judge, real):
 def test_judge_refuses_wrong_shapes(judge):
     with pytest.raises(ValueError, match=r"\(B, 3, H, W\)"):
         judge.features(torch.zeros(3, 32, 32))
+
+
+def test_evaluate_reads_the_judge_once_for_samples_and_once_for_the_reference(judge, real):
+    x, _ = real
+    calls = []
+    handle = judge.register_forward_hook(lambda m, i, o: calls.append(len(i[0])))
+    try:
+        out = metrics.evaluate(judge, x[:64])
+    finally:
+        handle.remove()
+    assert calls == [64, 64]  # one reading of the 64 samples, one of 64 held-out scenes
+    ref = metrics.reference_scenes(64)[0]
+    assert out["recognisable_rate"] == metrics.recognisable_rate(judge, x[:64])
+    assert out["frechet_distance"] == metrics.judged_fid(judge, x[:64], ref)
+    assert out["coverage_contents_tv"] == metrics.coverage(judge, x[:64], ref)["contents_tv"]
+    assert out["diversity_ratio_to_real"] == metrics.diversity(judge, x[:64], ref)["ratio_to_real"]

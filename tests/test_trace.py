@@ -88,6 +88,7 @@ def test_budget_subsamples_and_says_so(model, capsys):
 def test_gradient_with_respect_to_x_t(model):
     tr = annotate(model, 2, steps=4, seed=2, taps=["mid"], every=1, grad_fn=lambda x, e, x0: x0.square().sum())
     assert tr.grads.shape == (4, 2, 3, 32, 32) and tr.grads.dtype == torch.float16
+    assert "grads" in tr.names() and torch.equal(tr.frames("grads", 1), tr.grads[:, 1].float().abs().sum(1))
     # recompute one step's gradient by hand
     i = 2
     x = tr.x_t[i].float().requires_grad_(True)

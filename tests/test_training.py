@@ -119,8 +119,10 @@ def test_missing_and_corrupt_checkpoints_fail_clearly(tmp_path, monkeypatch):
     from diffusion_course import load_model, load_pretrained
 
     monkeypatch.setattr(checkpoints, "DATA_DIR", tmp_path)
-    with pytest.raises(checkpoints.CheckpointError, match="python -m diffusion_course train --preset unet-nope"):
-        load_pretrained("unet-nope")
+    with pytest.raises(checkpoints.CheckpointError, match="python -m diffusion_course train --preset unet-small"):
+        load_pretrained("unet-small")  # a preset with no shipped weights here: the command that makes them
+    with pytest.raises(checkpoints.CheckpointError, match="Pass one of the shipped names"):
+        load_pretrained("unet-nope")  # no such preset: no command that would fail
     bad = tmp_path / "broken.safetensors"
     bad.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00not json at all")
     with pytest.raises(checkpoints.CheckpointError, match="not a readable safetensors"):
@@ -134,3 +136,21 @@ def test_schedule_travels_with_the_model():
     m = build(config.UNetConfig(channels=(16, 32, 32), blocks=1, schedule="linear", T=200))
     assert m.schedule.name == "linear" and m.schedule.T == 200
     assert torch.allclose(m.schedule.alpha_bar, schedules.linear(200).alpha_bar)
+
+
+def test_the_loss_is_algorithm_1_with_min_snr_weights():
+    from diffusion_course import scenes
+    from diffusion_course.training import min_snr_weight
+
+    tr = Trainer("unet-tiny", TrainConfig(precision="fp32", min_snr_gamma=5.0), pool=scenes.ScenePool(8),
+                 progress=False)
+    for p in tr.model.parameters():  # leave eps_hat = 0, so that the weights show
+        torch.nn.init.normal_(p, std=0.05)
+    x0 = tr.pool.sample(4)
+    t, eps = torch.tensor([0, 250, 600, 999]), torch.randn(4, 3, 32, 32)
+    s = tr.model.schedule
+    ab = s.alpha_bar[t].float().view(4, 1, 1, 1)
+    eps_hat = tr.model(ab.sqrt() * x0 + (1 - ab).sqrt() * eps, t)
+    w = min_snr_weight(s.snr[t].float(), 5.0)
+    by_hand = (w * (eps_hat - eps).square().mean((1, 2, 3))).mean()
+    assert torch.allclose(tr.loss_at(x0, t, eps), by_hand, atol=1e-6)

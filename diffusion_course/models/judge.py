@@ -2,7 +2,7 @@
 
 Heads: ``presence`` (pup, rocket, moon: 3 logits), ``colour`` (rocket colour: 6),
 ``phase`` (full / crescent: 2) and ``real`` (is this a clean scene at all: 1).
-Training and the metrics built on it live in ``metrics``.
+Its training lives in ``judging``, the metrics built on it in ``metrics``.
 """
 from __future__ import annotations
 
@@ -40,5 +40,6 @@ class Judge(nn.Module):
         return self.body(x).mean(dim=(2, 3))
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Each head's logits, and the ``features`` they were read from (one pass through the body)."""
         f = self.features(x)
-        return {k: head(f) for k, head in self.heads.items()}
+        return {k: head(f) for k, head in self.heads.items()} | {"features": f}

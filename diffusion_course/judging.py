@@ -1,0 +1,164 @@
+"""How the scene judge is trained: what is *not* a scene, the training loop, and its validation.
+
+The judge (``models/judge.py``) learns the scene labels (is there a pup / rocket / moon, the
+rocket's colour, the moon's phase) from real scenes, and realism from a balanced stream of
+non-scenes: noise, dusty scenes, blur, blocky mosaics, colour smears, shuffled tiles, and the
+samples of a denoiser trained only briefly. A presence classifier alone is easily fooled by
+blobs of the right colour; the realism head is what makes "recognisable" mean something.
+It is validated on corruptions it never saw (``HELD_OUT_CORRUPTIONS``) and on an undertrained
+model it never saw.
+
+    judge, losses = train_judge(JudgeTrainConfig())
+    report, images, flags = validate_judge(judge)
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+from tqdm.auto import tqdm
+
+from . import scenes
+from .config import JudgeConfig, JudgeTrainConfig, TrainConfig
+from .images import dequantize
+from .metrics import label_accuracy, label_targets, recognisable, reference_scenes
+from .models import build
+from .samplers import sample_many
+from .training import Trainer
+
+JUDGE_SEED = 100  # the judge's real scenes: seeds far from the denoisers' training seeds (0)
+# the undertrained denoisers whose samples are negatives: a short, fast recipe on a small pool
+UNDERTRAINED_RECIPE = dict(batch_size=32, pool_size=1024, warmup=20, lr=3e-3)
+UNDERTRAINED_SAMPLING_STEPS = 20  # DDIM steps: their drawings are blobs whatever the sampler does
+# seed offsets, so that each source of randomness in training and validation is its own
+UNDERTRAINED_SEED_OFFSET = 1  # the training negatives' denoiser
+VALIDATION_SEED_OFFSET = 7  # the corruptions drawn for validation
+UNSEEN_MODEL_SEED_OFFSET = 99  # validation's undertrained unet-small, never seen in training
+UNSEEN_MODEL_STEPS = 200
+VALIDATION_PER_SET = 256  # images per kind of non-scene in validation
+
+
+# ----------------------------------------------------------------------------- what is not a scene
+
+def blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Gaussian blur of images (B, C, H, W) with std ``sigma`` pixels (separable, reflected edges)."""
+    k = int(2 * math.ceil(2 * sigma) + 1)
+    r = torch.arange(k, dtype=torch.float32) - k // 2
+    g = torch.exp(-r ** 2 / (2 * sigma ** 2))
+    g = (g / g.sum()).to(x)
+    c = x.shape[1]
+    x = F.conv2d(F.pad(x, (k // 2,) * 4, mode="reflect"), g.view(1, 1, 1, k).expand(c, 1, 1, k), groups=c)
+    return F.conv2d(x, g.view(1, 1, k, 1).expand(c, 1, k, 1), groups=c)
+
+
+def corrupt(x: torch.Tensor, kind: str, g: torch.Generator) -> torch.Tensor:
+    """Turn clean scenes (B, 3, H, W) in [-1, 1] into images that are *not* clean scenes."""
+    B, C, H, W = x.shape
+
+    def u(*s):
+        return torch.rand(*s, generator=g)
+
+    if kind == "noise":  # pure noise, at several strengths and colour biases
+        return (torch.randn(x.shape, generator=g) * u(B, 1, 1, 1) + (u(B, C, 1, 1) - 0.5)).clamp(-1, 1)
+    if kind == "noisy_scene":  # a scene under heavy dust
+        return (x + torch.randn(x.shape, generator=g) * (0.35 + 0.6 * u(B, 1, 1, 1))).clamp(-1, 1)
+    if kind == "blur":
+        return torch.stack([blur(xi[None], 1.0 + 1.5 * float(u(1)))[0] for xi in x])
+    if kind == "mosaic":  # blocky patches, as an undertrained patch model draws
+        p = [4, 8][int(u(1) < 0.5)]
+        small = F.avg_pool2d(x, p)
+        small = small + 0.3 * torch.randn(small.shape, generator=g)
+        return F.interpolate(small, scale_factor=p, mode="nearest").clamp(-1, 1)
+    if kind == "smear":  # low-frequency colour fields
+        field = torch.randn(B, C, 4, 4, generator=g) * 0.6 - 0.3
+        smooth = F.interpolate(field, size=(H, W), mode="bilinear", align_corners=False)
+        return (smooth + 0.5 * x * u(B, 1, 1, 1)).clamp(-1, 1)
+    if kind in ("shuffle", "shuffle4"):  # the pieces are right, the picture is not
+        p = 8 if kind == "shuffle" else 4
+        tiles = rearrange(x, "b c (h p1) (w p2) -> b (h w) c p1 p2", p1=p, p2=p)
+        perm = torch.stack([torch.randperm(tiles.shape[1], generator=g) for _ in range(B)])
+        tiles = tiles[torch.arange(B)[:, None], perm]
+        return rearrange(tiles, "b (h w) c p1 p2 -> b c (h p1) (w p2)", h=H // p)
+    if kind == "ghost":  # two scenes overlaid
+        return 0.5 * x + 0.5 * x.roll(1, dims=0)
+    if kind == "posterize":  # colours crushed to a few levels, with speckle
+        return ((x + 0.2 * torch.randn(x.shape, generator=g)) * 1.5).round().clamp(-1, 1)
+    raise ValueError(f"unknown corruption {kind!r}; known: {TRAIN_CORRUPTIONS + HELD_OUT_CORRUPTIONS}")
+
+
+TRAIN_CORRUPTIONS = ("noise", "noisy_scene", "blur", "mosaic", "smear", "shuffle")
+# never shown to the judge in training: a finer shuffle, two overlaid scenes, crushed colours
+HELD_OUT_CORRUPTIONS = ("shuffle4", "ghost", "posterize")
+
+
+def undertrained_samples(n: int, steps: int, seed: int, preset: str = "unet-tiny") -> torch.Tensor:
+    """Samples of a denoiser trained for only ``steps`` steps: blob-like near-scenes."""
+    tr = Trainer(preset, TrainConfig(steps=steps, seed=seed, **UNDERTRAINED_RECIPE), progress=False).run()
+    return sample_many(tr.ema, n, steps=UNDERTRAINED_SAMPLING_STEPS, seed=seed)
+
+
+# ----------------------------------------------------------------------------- training
+
+def train_judge(cfg: JudgeTrainConfig = JudgeTrainConfig(), progress: bool = True):
+    """Train the judge on labelled real scenes and on non-scenes (TRAIN_CORRUPTIONS and the samples
+    of an undertrained denoiser). Returns the judge (eval mode) and its loss history."""
+    torch.manual_seed(cfg.seed)
+    g = torch.Generator().manual_seed(cfg.seed)
+    real = scenes.ScenePool(cfg.pool_size, seed=JUDGE_SEED, progress=progress)
+    targets = label_targets(real.labels)
+    bad_samples = undertrained_samples(cfg.undertrained_images, cfg.undertrained_steps,
+                                       seed=cfg.seed + UNDERTRAINED_SEED_OFFSET)
+    judge = build(JudgeConfig())
+    opt = torch.optim.AdamW(judge.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps,
+                                                pct_start=cfg.warmup_fraction)
+    losses, batch, half = [], cfg.batch_size, cfg.batch_size // 2
+    for _ in tqdm(range(cfg.steps), desc="training the judge", disable=not progress):
+        idx = torch.randint(len(real), (batch,), generator=g)
+        x = dequantize(real.images[idx])
+        kinds = torch.randint(len(TRAIN_CORRUPTIONS) + 1, (half,), generator=g)  # the last kind: bad samples
+        fakes = x[half:].clone()
+        for k in range(len(TRAIN_CORRUPTIONS)):
+            m = kinds == k
+            if m.any():
+                fakes[m] = corrupt(x[half:][m], TRAIN_CORRUPTIONS[k], g)
+        m = kinds == len(TRAIN_CORRUPTIONS)
+        fakes[m] = bad_samples[torch.randint(len(bad_samples), (int(m.sum()),), generator=g)]
+        out = judge(torch.cat([x[:half], fakes]))
+        t = {k: v[idx[:half]] for k, v in targets.items()}
+        is_real = torch.cat([torch.ones(half), torch.zeros(batch - half)])
+        loss = (F.binary_cross_entropy_with_logits(out["presence"][:half], t["presence"])
+                + F.cross_entropy(out["colour"][:half], t["colour"], ignore_index=-100)
+                + F.cross_entropy(out["phase"][:half], t["phase"], ignore_index=-100)
+                + F.binary_cross_entropy_with_logits(out["real"][:, 0], is_real))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        losses.append(loss.item())
+    return judge.eval(), losses
+
+
+# ----------------------------------------------------------------------------- validation
+
+def validate_judge(judge, n: int = 2000, seed: int = 0) -> tuple[dict, torch.Tensor, torch.Tensor]:
+    """Held-out accuracy, and recognisable rates on real scenes and on every kind of non-scene,
+    including corruptions and an undertrained model the judge never saw in training.
+    Returns (report, mixed images, their recognisable flags)."""
+    g = torch.Generator().manual_seed(seed + VALIDATION_SEED_OFFSET)
+    x, labels = reference_scenes(n)
+    report = {"label_accuracy": label_accuracy(judge, x, labels), "recognisable_rate": {}}
+    k = min(n, VALIDATION_PER_SET)
+    sets = {"real (held out)": x[:k]}
+    sets |= {f"{c} (trained on)": corrupt(x[:k], c, g) for c in TRAIN_CORRUPTIONS}
+    sets |= {f"{c} (never seen)": corrupt(x[:k], c, g) for c in HELD_OUT_CORRUPTIONS}
+    sets["undertrained unet-small (never seen)"] = undertrained_samples(
+        k, UNSEEN_MODEL_STEPS, seed=seed + UNSEEN_MODEL_SEED_OFFSET, preset="unet-small")
+    flags = {}
+    for name, imgs in sets.items():
+        flags[name] = recognisable(judge, imgs)
+        report["recognisable_rate"][name] = flags[name].float().mean().item()
+    mixed = torch.cat([v[:16] for v in sets.values()])
+    return report, mixed, torch.cat([f[:16] for f in flags.values()])

@@ -1,0 +1,121 @@
+"""Benchmarks, the reporting half: the goals, and ``bench/RESULTS.md`` written from a results dict.
+
+``GOALS`` is the one table of speed and memory goals: ``bench`` checks its measurements against
+it and this module states them, so a goal is written once. Everything here reads a results dict
+(``bench.load_results()``), nothing is measured.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Goal:
+    """One goal: ``results[section][key]`` must be at most (or at least) ``limit``."""
+
+    section: str
+    key: str
+    limit: float
+    at_most: bool  # True: the figure must not exceed the limit; False: it must reach it
+    says: str  # the goal in words
+
+    def met(self, results: dict) -> bool:
+        value = results[self.section][self.key]
+        return value <= self.limit if self.at_most else value >= self.limit
+
+
+GOALS = {
+    "ddim_seconds": Goal("sampling", "seconds", 4.0, True, "<= 4 s"),
+    "ddim_fraction": Goal("sampling", "fraction_of_fp32_peak", 0.30, False, ">= 30 % of fp32 peak"),
+    "annotation_time": Goal("annotation", "time_ratio", 1.3, True, "<= 1.3x time"),
+    "annotation_memory": Goal("annotation", "trace_mb", 100.0, True, "<= 100 MB"),
+}
+# the goals of each results section, read together
+GOAL_GROUPS = {"sampling": ("ddim_seconds", "ddim_fraction"), "annotation": ("annotation_time", "annotation_memory")}
+GOAL_TITLES = {"sampling": "DDIM goal", "annotation": "Annotation goal"}
+
+
+def goal_line(r: dict, section: str) -> str:
+    """One section's goals and whether this run met them, e.g. "DDIM goal (<= 4 s and ...): met."."""
+    names = GOAL_GROUPS[section]
+    met = all(GOALS[n].met(r) for n in names)
+    return f"{GOAL_TITLES[section]} ({' and '.join(GOALS[n].says for n in names)}): {'met' if met else 'not met'}."
+
+
+def markdown(r: dict) -> str:
+    """RESULTS.md from a ``bench`` results dict."""
+    lines = [
+        "# Benchmark results",
+        "",
+        f"{r['date']} · {r['machine']} · {r['threads']} threads{' · quick' if r['quick'] else ''}",
+        "",
+        "| what | figure | fraction of peak |",
+        "|---|---|---|",
+        f"| matmul peak fp32 | {r['matmul_peak_gflops']['fp32']:.1f} GFLOP/s | 1 |",
+        f"| matmul peak bf16 | {r['matmul_peak_gflops']['bf16']:.1f} GFLOP/s | 1 |",
+    ]
+    for tr in r["training"]:
+        lines.append(f"| training {tr['preset']} batch {tr['batch']}, {tr['precision']} | "
+                     f"{tr['steps_per_second']:.2f} steps/s ({tr['gflops']:.1f} GFLOP/s) | "
+                     f"{tr['fraction_of_peak']:.0%} |")
+    s = r["sampling"]
+    lines.append(f"| DDIM-{s['steps']}, {s['images']} images ({s['model']}) | {s['seconds']:.2f} s "
+                 f"({s['gflops']:.1f} GFLOP/s) | {s['fraction_of_fp32_peak']:.0%} of fp32 |")
+    a = r["annotation"]
+    lines.append(f"| annotated DDIM-{a['steps']}, {a['images']} images, taps {', '.join(a['taps'])} | "
+                 f"{a['annotated_seconds']:.2f} s = {a['time_ratio']:.2f}x plain; trace {a['trace_mb']:.1f} MB | |")
+    q = r["quality"]
+    if "skipped" in q:
+        lines += ["", f"Quality: skipped ({q['skipped']})"]
+    else:
+        lines += ["", "| model (DDIM-50, eta 1) | images | recognisable | Fréchet distance (judge features) | "
+                      "diversity vs real | contents TV | memorised |", "|---|---|---|---|---|---|---|"]
+        for name, m in q.items():
+            collapsed = " (collapsed)" if m["diversity_collapsed"] else ""
+            memorised = m.get("memorisation_memorised_fraction", float("nan"))
+            lines.append(f"| {name} | {m['images']} | {m['recognisable_rate']:.0%} | {m['frechet_distance']:.2f} | "
+                         f"{m['diversity_ratio_to_real']:.2f}{collapsed} | {m['coverage_contents_tv']:.2f} | "
+                         f"{memorised:.0%} |")
+    lines += head_to_head_markdown(r["head_to_head"])
+    fp32, bf16 = r["training"][0], r["training"][1]
+    lines += ["", f"bf16 autocast trains {fp32['seconds_per_step'] / bf16['seconds_per_step']:.2f}x as fast as fp32 "
+                  "(ratio within this run).",
+              *(goal_line(r, section) for section in GOAL_GROUPS)]
+    return "\n".join(lines) + "\n"
+
+
+def head_to_head_markdown(h: dict) -> list[str]:
+    def pct(v):
+        return "not measured" if v is None else f"{v:.0%}"
+
+    lines = ["", "## Team CNN vs Team Transformers", ""]
+    ready = {k: t for k, t in h["teams"].items() if "skipped" not in t}
+    lines += [f"{t['team']} ({k}): skipped, {t['skipped']}" for k, t in h["teams"].items() if "skipped" in t]
+    if not ready:
+        return lines
+    lines += ["| | " + " | ".join(f"{t['team']} ({k})" for k, t in ready.items()) + " |",
+              "|---" * (len(ready) + 1) + "|"]
+    for label, fmt in [("parameters", "{parameters:,}"), ("GFLOP per forward (1 image)", "{gflop_per_forward:.2f}"),
+                       ("DDIM-50 seconds per image (batch of 16)", "{seconds_per_image:.3f}"),
+                       ("training step (s, on this CPU)", "{train_seconds_per_step:.2f} (batch {train_batch})"),
+                       ("training GFLOP per step", "{train_gflop_per_step:.0f}"),
+                       ("training steps", "{train_steps}"), ("training CPU minutes (steps x step time)",
+                                                             "{train_cpu_minutes:.0f}"),
+                       ("training PFLOP", "{train_pflop:.2f}")]:
+        lines.append(f"| {label} | " + " | ".join(fmt.format(**t) for t in ready.values()) + " |")
+    lines.append("| recognisable (128 probes) | " + " | ".join(pct(t["curve"][-1]["recognisable_rate"])
+                                                             for t in ready.values()) + " |")
+    if h["equal_budget"]:
+        lines += ["", "At an equal training budget (quality read off each card's probe curve):", "",
+                  "| budget | " + " | ".join(f"{t['team']}: step, recognisable, Fréchet"
+                                         for t in ready.values()) + " |",
+                  "|---" * (len(ready) + 1) + "|"]
+        for row in h["equal_budget"]:
+            cells = []
+            for k in ready:
+                c = row[k]
+                fd = "" if c["frechet_distance"] is None else f", {c['frechet_distance']:.1f}"
+                done = " (done)" if c["finished_early"] else ""
+                cells.append(f"{c['step']}{done}, {pct(c['recognisable_rate'])}{fd}")
+            lines.append(f"| {row['budget']} | " + " | ".join(cells) + " |")
+    return lines
