@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import shlex
 import sys
 import time
@@ -22,6 +23,8 @@ from . import bench, checkpoints, config, images, judging, metrics, samplers
 from .training import Trainer, mean_tail
 
 LOSS_TAIL = 200  # the card's final loss: the mean of the last LOSS_TAIL steps (the loss is noisy step to step)
+JUDGE_LOSS_TAIL = 100  # the same for the judge, whose shipped card was made with 100
+GRID_IMAGES, GRID_STEPS = 64, 50  # the sample grid written beside a trained model: 8 x 8 images, DDIM-50
 
 
 class Parser(argparse.ArgumentParser):
@@ -30,6 +33,21 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str):
         print(f"error: {message} (see: {self.prog} --help)", file=sys.stderr)
         sys.exit(2)
+
+
+def number(kind: type, low: float, high: float = math.inf, above: bool = False):
+    """An argparse type: a ``kind`` (int or float) from ``low`` (or above it, if ``above``) to ``high``.
+    Checked while parsing, so a bad value stops the command before anything is trained or written."""
+    def parse(text: str):
+        value = kind(text)  # not a number: argparse says "invalid int value"
+        if not low <= value <= high or (above and value == low):  # (NaN fails the first test)
+            allowed = f"above {low:g}" if above else f"at least {low:g}"
+            allowed += f" and at most {high:g}" if high < math.inf else ""
+            raise argparse.ArgumentTypeError(f"must be {allowed}, got {text}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
 
 
 def command_line() -> str:
@@ -72,19 +90,17 @@ def cmd_train(args) -> None:
         "machine": checkpoints.machine(),
         "final_loss": round(mean_tail(trainer.losses, LOSS_TAIL), 5),
         "curve": trainer.curve,
-        "sampling": {"sampler": "ddim", "steps": 50, "eta": args.eta},
+        "sampling": {"sampler": "ddim", "steps": GRID_STEPS, "eta": args.eta},
         "date": time.strftime("%Y-%m-%d"),
     }
     path = checkpoints.save_model(out, trainer.ema, card)
-    x = samplers.sample(trainer.ema, 64, steps=50, eta=args.eta, seed=0, progress=True)
+    x = samplers.sample(trainer.ema, GRID_IMAGES, steps=GRID_STEPS, eta=args.eta, seed=0, progress=True)
     images.save_grid(x, out.with_suffix(".png"), nrow=8)
     print(f"wrote {path}, {out.with_suffix('.json')}, {out.with_suffix('.png')} "
           f"({time.time() - started:.0f} s in all)")
 
 
 def cmd_judge(args) -> None:
-    if args.steps < 1:
-        raise ValueError(f"--steps must be at least 1, got {args.steps}")
     started = time.time()
     recipe = dataclasses.replace(config.JudgeTrainConfig(), steps=args.steps, seed=args.seed)
     judge, losses = judging.train_judge(recipe)
@@ -93,7 +109,7 @@ def cmd_judge(args) -> None:
     out = Path(args.out)
     card = {"name": out.name, "command": command_line(), "train_config": dataclasses.asdict(recipe),
             "seed": args.seed, "steps": args.steps, "train_seconds": round(train_seconds, 1),
-            "machine": checkpoints.machine(), "final_loss": round(mean_tail(losses, 100), 4),
+            "machine": checkpoints.machine(), "final_loss": round(mean_tail(losses, JUDGE_LOSS_TAIL), 4),
             "recognisable_definition": f"p_real >= 0.5 and every presence probability <= {1 - metrics.CONFIDENT:.1f} "
                                        f"or >= {metrics.CONFIDENT:.1f}",
             "validation": report, "date": time.strftime("%Y-%m-%d")}
@@ -108,6 +124,10 @@ def cmd_judge(args) -> None:
 def cmd_sample(args) -> None:
     model = checkpoints.load_model(args.model) if args.model.endswith(".safetensors") \
         else checkpoints.load_pretrained(args.model)
+    if isinstance(model.config, config.JudgeConfig):
+        shipped = [n for n in config.PRESETS if (checkpoints.DATA_DIR / f"{n}.safetensors").exists()]
+        raise ValueError(f"{args.model!r} is the scene judge: it reads pictures but does not draw them; "
+                         f"sample a denoiser ({', '.join(shipped) or 'none shipped here'}) or a .safetensors path")
     x = samplers.sample(model, args.n, steps=args.steps, sampler=args.sampler, eta=args.eta, seed=args.seed,
                         progress=True)
     print(f"wrote {images.save_grid(x, args.out)}")
@@ -124,17 +144,19 @@ def main(argv=None) -> None:
     t = sub.add_parser("train", help="train a model preset and write weights + card + sample grid")
     t.add_argument("--preset", default="unet-scenes", help="model preset (see config.PRESETS)")
     t.add_argument("--train", help="training preset (default: the one named like the model preset)")
-    t.add_argument("--steps", type=int)
-    t.add_argument("--minutes", type=float, help="stop after this much wall time (resume later)")
-    t.add_argument("--until", type=int, help="stop at this step, keeping the recipe's schedule (resume later)")
+    t.add_argument("--steps", type=number(int, 1))
+    t.add_argument("--minutes", type=number(float, 0, above=True), help="stop after this much wall time (resume later)")
+    t.add_argument("--until", type=number(int, 1),
+                   help="stop at this step, keeping the recipe's schedule (resume later)")
     t.add_argument("--seed", type=int)
-    t.add_argument("--batch-size", type=int)
-    t.add_argument("--lr", type=float)
+    t.add_argument("--batch-size", type=number(int, 1))
+    t.add_argument("--lr", type=number(float, 0, above=True))
     t.add_argument("--precision", choices=["fp32", "bf16", "auto"])
-    t.add_argument("--eta", type=float, default=1.0, help="DDIM eta for the sample grid")
-    t.add_argument("--probe-every", type=int, default=0,
-                   help="every N steps, judge 128 samples of the EMA (recognisable rate, Frechet distance) "
-                        "for the card's quality curve; 0: never")
+    t.add_argument("--eta", type=number(float, 0, 1), default=1.0, help="DDIM eta for the sample grid")
+    t.add_argument("--probe-every", type=number(int, 0), default=0,
+                   help=f"every N steps, judge {metrics.PROBE_IMAGES} samples of the EMA (recognisable rate, "
+                        "Frechet distance)"
+                        " for the card's quality curve; 0: never")
     t.add_argument("--out", help="output path without suffix (default data/PRESET)")
     t.set_defaults(func=cmd_train)
     s = sub.add_parser("sample", help="sample a grid from a shipped or saved model")
@@ -147,9 +169,9 @@ def main(argv=None) -> None:
     s.add_argument("--out", default="samples.png")
     s.set_defaults(func=cmd_sample)
     j = sub.add_parser("judge", help="train the scene judge and write data/judge.* with its validation")
-    j.add_argument("--steps", type=int, default=2500)
-    j.add_argument("--seed", type=int, default=0)
-    j.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "data" / "judge"))
+    j.add_argument("--steps", type=number(int, 1), default=config.JudgeTrainConfig.steps)
+    j.add_argument("--seed", type=int, default=config.JudgeTrainConfig.seed)
+    j.add_argument("--out", default=str(checkpoints.DATA_DIR / "judge"))
     j.set_defaults(func=cmd_judge)
     b = sub.add_parser("bench", help="benchmarks: speed, FLOP utilisation -> results file")
     b.add_argument("--quick", action="store_true", help="a small version for CI")

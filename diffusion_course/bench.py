@@ -7,7 +7,8 @@ Machines differ, so every speed is also given as a fraction of a matmul peak mea
 in the same run (the figure that travels). FLOPs come from ``torch.utils.flop_counter``
 (which counts nothing under ``torch.inference_mode``: we use ``no_grad``).
 
-The goals live in one table, ``report.GOALS``, which both the checks here and the report read.
+The goals live in one table, ``report.GOALS``, which both the checks here and the report read;
+how much each measurement does is in ``FULL`` (the shipped results) and ``QUICK`` (``--quick``).
 
 The head-to-head (notebook 05) puts Team CNN and Team Transformers side by side: size,
 FLOPs, speed, quality, and quality at an equal training budget, in CPU minutes (steps x the
@@ -18,6 +19,7 @@ from __future__ import annotations
 import itertools
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -32,6 +34,29 @@ from .trace import MB, annotate
 from .training import Trainer
 
 TEAMS = {"unet-scenes": "Team CNN", "dit-scenes": "Team Transformers"}
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much each measurement does: ``FULL`` for the shipped results, ``QUICK`` for CI (``--quick``)."""
+
+    matmul: int = 1024  # n of the n x n matmul that measures the peak
+    train_batch: int = 64  # the fp32 vs bf16 training step of unet-scenes
+    train_reps: int = 5  # timed repeats; the fastest counts (as for every *_reps and reps below)
+    team_batch: int | None = None  # each team's train step; None: its training preset's batch
+    team_reps: int = 3
+    images: int = 16  # the timed DDIM batch (the goals are stated for 16 images)
+    steps: int = 50  # its DDIM steps (the goals are stated for DDIM-50)
+    reps: int = 3
+    team_images: int = 16  # each team's timed DDIM batch
+    probe_images: int = metrics.PROBE_IMAGES  # each team's final probe, as in the cards' curves
+    quality_images: int = 256  # images per model in the quality table
+    train_pool: int = 20000  # the denoisers' training scenes that memorisation compares against
+
+
+FULL = Sizes()
+QUICK = Sizes(matmul=512, train_batch=16, train_reps=2, team_batch=16, team_reps=1, steps=10, reps=1,
+              team_images=4, probe_images=16, quality_images=32, train_pool=1000)
 
 
 def _best_time(fn, reps: int, warmup: int = 1) -> float:
@@ -107,13 +132,12 @@ def curve_at(curve: list[dict], step: float, key: str, max_gap: int = 1000):
     return None
 
 
-def bench_teams(training: dict[str, dict], quick: bool) -> dict:
+def bench_teams(training: dict[str, dict], sizes: Sizes = FULL) -> dict:
     """Team CNN vs Team Transformers: every shipped denoiser's size, cost, speed and quality
     curve, then both at equal budgets. ``training`` holds each preset's measured train step."""
     teams = {}
     try:
-        probe = metrics.probe(checkpoints.load_pretrained("judge", "cpu"), n=128 if not quick else 16,
-                              steps=50 if not quick else 10)
+        probe = metrics.probe(checkpoints.load_pretrained("judge", "cpu"), n=sizes.probe_images, steps=sizes.steps)
     except checkpoints.CheckpointError as e:
         return {"teams": {name: {"team": team, "skipped": str(e)} for name, team in TEAMS.items()}, "equal_budget": []}
     for name, team in TEAMS.items():
@@ -122,7 +146,7 @@ def bench_teams(training: dict[str, dict], quick: bool) -> dict:
         except checkpoints.CheckpointError as e:
             teams[name] = {"team": team, "skipped": str(e)}
             continue
-        s = bench_sampling(model, 16 if not quick else 4, 50 if not quick else 10, 3 if not quick else 1)
+        s = bench_sampling(model, sizes.team_images, sizes.steps, sizes.reps)
         tr = training[name]
         final = {"step": card["steps"], **probe(model)}
         curve = [p for p in card.get("curve", []) if p["step"] < card["steps"]] + [final]
@@ -138,9 +162,9 @@ def bench_teams(training: dict[str, dict], quick: bool) -> dict:
         return {"teams": teams, "equal_budget": []}
     budgets = [("10 CPU minutes", "minutes", 10.0)]
     for t in ready.values():  # each team's full training, in both currencies
-        budgets += [(f"{t['team']}'s full training ({t['train_cpu_minutes']:.0f} CPU min)", "minutes",
+        budgets += [(f"full training of {t['team']} ({t['train_cpu_minutes']:.0f} CPU min)", "minutes",
                      t["train_cpu_minutes"]),
-                    (f"{t['team']}'s full training ({t['train_pflop']:.2f} PFLOP)", "pflop", t["train_pflop"])]
+                    (f"full training of {t['team']} ({t['train_pflop']:.2f} PFLOP)", "pflop", t["train_pflop"])]
     rows = []
     for label, unit, amount in budgets:
         row = {"budget": label, "unit": unit, "amount": amount}
@@ -177,9 +201,10 @@ def bench_quality(n: int, train_pool: int) -> dict:
 
 
 def run(quick: bool = False) -> dict:
+    sizes = QUICK if quick else FULL
     torch.manual_seed(0)
-    peak32 = matmul_peak(torch.float32, 1024 if not quick else 512, reps=5)
-    peak16 = matmul_peak(torch.bfloat16, 1024 if not quick else 512, reps=5)
+    peak32 = matmul_peak(torch.float32, sizes.matmul, reps=5)
+    peak16 = matmul_peak(torch.bfloat16, sizes.matmul, reps=5)
     try:
         model, source = checkpoints.load_pretrained("unet-scenes", "cpu"), "data/unet-scenes.safetensors"
     except checkpoints.CheckpointError:
@@ -191,15 +216,14 @@ def run(quick: bool = False) -> dict:
         "threads": torch.get_num_threads(),
         "quick": quick,
         "matmul_peak_gflops": {"fp32": peak32, "bf16": peak16},
-        "training": [bench_training("unet-scenes", 64 if not quick else 16, 5 if not quick else 2, p)
-                     for p in ("fp32", "bf16")],
-        "training_per_team": {name: bench_training(name, TRAIN_PRESETS[name].batch_size if not quick else 16,
-                                                   3 if not quick else 1, "auto") for name in TEAMS},
-        "sampling": {"model": source, **bench_sampling(model, 16, 50 if not quick else 10, 3 if not quick else 1)},
-        "annotation": bench_annotation(model, 16, 50 if not quick else 10, 3 if not quick else 1),
-        "quality": bench_quality(256 if not quick else 32, 20000 if not quick else 1000),
+        "training": [bench_training("unet-scenes", sizes.train_batch, sizes.train_reps, p) for p in ("fp32", "bf16")],
+        "training_per_team": {name: bench_training(name, sizes.team_batch or TRAIN_PRESETS[name].batch_size,
+                                                   sizes.team_reps, "auto") for name in TEAMS},
+        "sampling": {"model": source, **bench_sampling(model, sizes.images, sizes.steps, sizes.reps)},
+        "annotation": bench_annotation(model, sizes.images, sizes.steps, sizes.reps),
+        "quality": bench_quality(sizes.quality_images, sizes.train_pool),
     }
-    results["head_to_head"] = bench_teams(results["training_per_team"], quick)
+    results["head_to_head"] = bench_teams(results["training_per_team"], sizes)
     for tr in results["training"]:
         peak = peak16 if tr["precision"] != "fp32" else peak32
         tr["fraction_of_peak"] = tr["gflops"] / peak

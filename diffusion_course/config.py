@@ -55,24 +55,6 @@ class JudgeConfig:
 
 
 @dataclass(frozen=True)
-class JudgeTrainConfig:
-    """How the judge is trained (judging.py). Kept apart from ``JudgeConfig`` as ``TrainConfig`` is kept
-    apart from the denoisers' configs: a checkpoint's config rebuilds the network; the recipe is in its card."""
-
-    steps: int = 2500
-    batch_size: int = 128  # half real scenes, half non-scenes
-    pool_size: int = 8000  # real scenes drawn once for the whole run
-    lr: float = 2e-3  # peak of the one-cycle schedule
-    warmup_fraction: float = 0.1  # share of the steps spent warming up (OneCycleLR's pct_start)
-    weight_decay: float = 1e-4
-    # negatives from a denoiser trained only briefly: blob-like near-scenes that a presence classifier
-    # alone would accept
-    undertrained_images: int = 512
-    undertrained_steps: int = 120
-    seed: int = 0
-
-
-@dataclass(frozen=True)
 class TrainConfig:
     """How to train a denoiser (epsilon-prediction, Ho et al. 2020, eq. 14)."""
 
@@ -88,6 +70,27 @@ class TrainConfig:
     seed: int = 0
     precision: str = "auto"  # "fp32" | "bf16" | "auto" (bf16 only where the CPU does it natively)
     checkpoint_every: int = 250  # steps
+
+
+@dataclass(frozen=True)
+class JudgeTrainConfig:
+    """How the judge is trained (judging.py). Kept apart from ``JudgeConfig`` as ``TrainConfig`` is kept
+    apart from the denoisers' configs: a checkpoint's config rebuilds the network; the recipe is in its card."""
+
+    steps: int = 2500
+    batch_size: int = 128  # half real scenes, half non-scenes
+    pool_size: int = 8000  # real scenes drawn once for the whole run
+    lr: float = 2e-3  # peak of the one-cycle schedule
+    warmup_fraction: float = 0.1  # share of the steps spent warming up (OneCycleLR's pct_start)
+    weight_decay: float = 1e-4
+    # negatives from a denoiser trained only briefly: blob-like near-scenes that a presence classifier
+    # alone would accept
+    undertrained_images: int = 512
+    undertrained_steps: int = 120
+    # that denoiser's recipe (its steps and seed are set where it is used): short and fast, on a small pool
+    undertrained: TrainConfig = TrainConfig(batch_size=32, pool_size=1024, warmup=20, lr=3e-3)
+    undertrained_sampling_steps: int = 20  # DDIM steps: its drawings are blobs whatever the sampler does
+    seed: int = 0
 
 
 PRESETS: dict[str, object] = {

@@ -13,6 +13,7 @@ model it never saw.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import torch
@@ -21,7 +22,7 @@ from einops import rearrange
 from tqdm.auto import tqdm
 
 from . import scenes
-from .config import JudgeConfig, JudgeTrainConfig, TrainConfig
+from .config import JudgeConfig, JudgeTrainConfig
 from .images import dequantize
 from .metrics import label_accuracy, label_targets, recognisable, reference_scenes
 from .models import build
@@ -29,15 +30,13 @@ from .samplers import sample_many
 from .training import Trainer
 
 JUDGE_SEED = 100  # the judge's real scenes: seeds far from the denoisers' training seeds (0)
-# the undertrained denoisers whose samples are negatives: a short, fast recipe on a small pool
-UNDERTRAINED_RECIPE = dict(batch_size=32, pool_size=1024, warmup=20, lr=3e-3)
-UNDERTRAINED_SAMPLING_STEPS = 20  # DDIM steps: their drawings are blobs whatever the sampler does
 # seed offsets, so that each source of randomness in training and validation is its own
 UNDERTRAINED_SEED_OFFSET = 1  # the training negatives' denoiser
 VALIDATION_SEED_OFFSET = 7  # the corruptions drawn for validation
 UNSEEN_MODEL_SEED_OFFSET = 99  # validation's undertrained unet-small, never seen in training
-UNSEEN_MODEL_STEPS = 200
+UNSEEN_MODEL_STEPS = 200  # its training: longer than the negatives' denoiser had (120 steps), a harder test
 VALIDATION_PER_SET = 256  # images per kind of non-scene in validation
+SHOWN_PER_SET = 16  # of which the first few go into the grids of accepted / rejected images
 
 
 # ----------------------------------------------------------------------------- what is not a scene
@@ -93,10 +92,13 @@ TRAIN_CORRUPTIONS = ("noise", "noisy_scene", "blur", "mosaic", "smear", "shuffle
 HELD_OUT_CORRUPTIONS = ("shuffle4", "ghost", "posterize")
 
 
-def undertrained_samples(n: int, steps: int, seed: int, preset: str = "unet-tiny") -> torch.Tensor:
-    """Samples of a denoiser trained for only ``steps`` steps: blob-like near-scenes."""
-    tr = Trainer(preset, TrainConfig(steps=steps, seed=seed, **UNDERTRAINED_RECIPE), progress=False).run()
-    return sample_many(tr.ema, n, steps=UNDERTRAINED_SAMPLING_STEPS, seed=seed)
+def undertrained_samples(n: int, steps: int, seed: int, preset: str = "unet-tiny",
+                         cfg: JudgeTrainConfig = JudgeTrainConfig()) -> torch.Tensor:
+    """Samples of a denoiser trained for only ``steps`` steps (``cfg.undertrained``'s recipe): blob-like
+    near-scenes."""
+    recipe = dataclasses.replace(cfg.undertrained, steps=steps, seed=seed)
+    tr = Trainer(preset, recipe, progress=False).run()
+    return sample_many(tr.ema, n, steps=cfg.undertrained_sampling_steps, seed=seed)
 
 
 # ----------------------------------------------------------------------------- training
@@ -109,7 +111,7 @@ def train_judge(cfg: JudgeTrainConfig = JudgeTrainConfig(), progress: bool = Tru
     real = scenes.ScenePool(cfg.pool_size, seed=JUDGE_SEED, progress=progress)
     targets = label_targets(real.labels)
     bad_samples = undertrained_samples(cfg.undertrained_images, cfg.undertrained_steps,
-                                       seed=cfg.seed + UNDERTRAINED_SEED_OFFSET)
+                                       seed=cfg.seed + UNDERTRAINED_SEED_OFFSET, cfg=cfg)
     judge = build(JudgeConfig())
     opt = torch.optim.AdamW(judge.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps,
@@ -160,5 +162,5 @@ def validate_judge(judge, n: int = 2000, seed: int = 0) -> tuple[dict, torch.Ten
     for name, imgs in sets.items():
         flags[name] = recognisable(judge, imgs)
         report["recognisable_rate"][name] = flags[name].float().mean().item()
-    mixed = torch.cat([v[:16] for v in sets.values()])
-    return report, mixed, torch.cat([f[:16] for f in flags.values()])
+    mixed = torch.cat([v[:SHOWN_PER_SET] for v in sets.values()])
+    return report, mixed, torch.cat([f[:SHOWN_PER_SET] for f in flags.values()])

@@ -17,18 +17,24 @@ class Goal:
     key: str
     limit: float
     at_most: bool  # True: the figure must not exceed the limit; False: it must reach it
-    says: str  # the goal in words
+    unit: str  # how the limit reads, a format for it: "{:g} s" says 4.0 as "4 s"
+
+    @property
+    def says(self) -> str:
+        """The goal in words, e.g. "<= 4 s"."""
+        return f"{'<=' if self.at_most else '>='} {self.unit.format(self.limit)}"
 
     def met(self, results: dict) -> bool:
         value = results[self.section][self.key]
         return value <= self.limit if self.at_most else value >= self.limit
 
 
+# DDIM-50 of 16 images with the shipped unet-scenes; the annotated run records its default taps
 GOALS = {
-    "ddim_seconds": Goal("sampling", "seconds", 4.0, True, "<= 4 s"),
-    "ddim_fraction": Goal("sampling", "fraction_of_fp32_peak", 0.30, False, ">= 30 % of fp32 peak"),
-    "annotation_time": Goal("annotation", "time_ratio", 1.3, True, "<= 1.3x time"),
-    "annotation_memory": Goal("annotation", "trace_mb", 100.0, True, "<= 100 MB"),
+    "ddim_seconds": Goal("sampling", "seconds", 4.0, True, "{:g} s"),
+    "ddim_fraction": Goal("sampling", "fraction_of_fp32_peak", 0.30, False, "{:.0%} of fp32 peak"),
+    "annotation_time": Goal("annotation", "time_ratio", 1.3, True, "{:g}x time"),
+    "annotation_memory": Goal("annotation", "trace_mb", 100.0, True, "{:g} MB"),
 }
 # the goals of each results section, read together
 GOAL_GROUPS = {"sampling": ("ddim_seconds", "ddim_fraction"), "annotation": ("annotation_time", "annotation_memory")}

@@ -14,6 +14,7 @@ import io
 import json
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 import torch
 
@@ -24,7 +25,7 @@ except ImportError as e:  # pragma: no cover - ipywidgets is pinned in requireme
 from IPython import get_ipython
 from IPython.display import display
 from ipywidgets.embed import embed_data, escape_script
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from . import scenes, schedules
 from .images import enlarge, png, tile
@@ -105,13 +106,14 @@ class FramePlayer(W.VBox):
 
 # ----------------------------------------------------------------------------- the trace viewer
 
-# plain ASCII: the still picture's default font has no combining hats
-PANEL_TITLES = {"x_t": "x_t (dusty)", "x0_hat": "x0_hat (its guess)", "eps_hat": "eps_hat (noise guess)",
+PANEL_TITLES = {"x_t": "x_t (dusty)", "x0_hat": "x̂₀ (its guess)", "eps_hat": "ε̂ (noise guess)",
                 "grads": "|gradient|"}
+# matplotlib's own DejaVu Sans (shipped with it, so always here): it has the Greek letters and the hats
+LABEL_FONT = ImageFont.truetype(str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"), 11)
 
 
 def _label(draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str) -> None:
-    draw.text(xy, text, fill=(20, 20, 20))
+    draw.text(xy, text, fill=(20, 20, 20), font=LABEL_FONT)
 
 
 def filmstrip_png(traces, tap: str, b: int = 0, query=None, frames: int = 6, scale: int = 3,

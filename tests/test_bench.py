@@ -1,8 +1,9 @@
 import json
 
 import pytest
+import torch
 
-from diffusion_course import bench
+from diffusion_course import bench, report
 
 
 def test_bench_quick_writes_a_valid_results_file(tmp_path):
@@ -52,15 +53,11 @@ def test_missing_results_say_how_to_make_them(tmp_path):
 
 
 def test_flop_count_of_a_matmul_is_exact():
-    import torch
-
     a, b = torch.randn(8, 16), torch.randn(16, 4)
     assert bench.count_flops(lambda: a @ b) == 2 * 8 * 16 * 4
 
 
 def test_goals_are_written_once_and_read_by_checks_and_report():
-    from diffusion_course import report
-
     r = bench.load_results()  # the shipped full run
     page = report.markdown(r)
     for section, names in report.GOAL_GROUPS.items():

@@ -1,39 +1,70 @@
-"""The command line: bad input gets one line on stderr and exit status 2, and nothing is written."""
+"""The command line: bad input gets one line on stderr and exit status 2, and nothing is written or deleted."""
+import argparse
 import subprocess
 import sys
 
 import pytest
 
+from diffusion_course.__main__ import main, number
 from diffusion_course.training import mean_tail
 
 BAD = {
     "unknown preset": (["train", "--preset", "nope"], "unknown model preset 'nope'; known presets: unet-tiny"),
-    "unknown training preset": (["train", "--preset", "unet-tiny", "--train", "nope"], "unknown training preset"),
+    "unknown training preset": (["train", "--preset", "unet-tiny", "--train", "nope"],
+                                "unknown training preset 'nope'; known: quick"),
     "bad precision": (["train", "--precision", "fp8"], "invalid choice: 'fp8'"),
+    "no training steps": (["train", "--preset", "unet-tiny", "--steps", "0"], "--steps: must be at least 1, got 0"),
+    "steps not a number": (["train", "--steps", "many"], "--steps: invalid int value: 'many'"),
+    "no learning rate": (["train", "--lr", "-0.001"], "--lr: must be above 0, got -0.001"),
+    "no minutes": (["train", "--minutes", "0"], "--minutes: must be above 0, got 0"),
+    "eta out of range": (["train", "--eta", "2"], "--eta: must be at least 0 and at most 1, got 2"),
     "unknown model": (["sample", "--model", "nope"], "no pretrained model 'nope'"),
+    "missing file": (["sample", "--model", "gone.safetensors"], "no checkpoint at gone.safetensors"),
+    "the judge does not draw": (["sample", "--model", "judge"], "'judge' is the scene judge"),
     "no images": (["sample", "-n", "0"], "n (the number of images) must be a whole number >= 1"),
-    "no steps": (["sample", "--steps", "0"], "steps must be a whole number from 1 to 1000"),
-    "judge without steps": (["judge", "--steps", "0"], "--steps must be at least 1"),
+    "no sampling steps": (["sample", "--steps", "0"], "steps must be a whole number from 1 to 1000"),
+    "judge without steps": (["judge", "--steps", "0"], "--steps: must be at least 1, got 0"),
+    "judge with negative steps": (["judge", "--steps", "-5"], "--steps: must be at least 1, got -5"),
     "unknown command": (["paint"], "invalid choice: 'paint'"),
 }
 
 
 @pytest.mark.parametrize("case", sorted(BAD))
-def test_bad_input_is_one_line_and_status_2(case, tmp_path):
+def test_bad_input_is_one_line_and_status_2(case, tmp_path, monkeypatch, capsys):
     argv, says = BAD[case]
-    out = subprocess.run([sys.executable, "-m", "diffusion_course", *argv], capture_output=True, text=True,
-                         cwd=tmp_path, timeout=120)
-    assert out.returncode == 2, out.stderr
-    lines = [line for line in out.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: ") and says in lines[0], out.stderr
-    assert "Traceback" not in out.stderr
-    assert list(tmp_path.iterdir()) == []  # nothing written
+    monkeypatch.chdir(tmp_path)
+    kept = tmp_path / "kept.txt"
+    kept.write_text("mine")
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and says in lines[0], lines
+    assert list(tmp_path.iterdir()) == [kept] and kept.read_text() == "mine"  # nothing written, nothing deleted
 
 
-def test_debug_shows_the_traceback(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "diffusion_course", "--debug", "train", "--preset", "nope"],
-                         capture_output=True, text=True, cwd=tmp_path, timeout=120)
-    assert out.returncode != 0 and "Traceback" in out.stderr and "KeyError" in out.stderr
+def test_the_real_command_says_one_line_and_debug_shows_the_traceback(tmp_path):
+    def run(*argv):
+        return subprocess.run([sys.executable, "-m", "diffusion_course", *argv], capture_output=True, text=True,
+                              cwd=tmp_path, timeout=120)
+
+    plain = run("train", "--preset", "nope")
+    assert plain.returncode == 2 and plain.stderr.startswith("error: unknown model preset 'nope'")
+    assert "Traceback" not in plain.stderr
+    debug = run("--debug", "train", "--preset", "nope")
+    assert debug.returncode != 0 and "Traceback" in debug.stderr and "KeyError" in debug.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_number_arguments_keep_to_their_range():
+    eta = number(float, 0, 1)
+    assert eta("0") == 0.0 and eta("0.5") == 0.5 and eta("1") == 1.0
+    for bad in ("-0.1", "1.5", "nan"):
+        with pytest.raises(argparse.ArgumentTypeError, match="at least 0 and at most 1"):
+            eta(bad)
+    assert number(int, 1)("3") == 3
+    with pytest.raises(ValueError):  # not a number at all: argparse reports "invalid int value"
+        number(int, 1)("3.5")
 
 
 def test_mean_of_the_last_values_uses_what_there_is():

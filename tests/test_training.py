@@ -3,7 +3,7 @@ import json
 import pytest
 import torch
 
-from diffusion_course import checkpoints, config, scenes, schedules
+from diffusion_course import build, checkpoints, config, load_model, load_pretrained, metrics, scenes, schedules
 from diffusion_course.config import TrainConfig
 from diffusion_course.training import Trainer, lr_at, min_snr_weight
 
@@ -80,8 +80,6 @@ def test_probe_builds_a_curve_that_survives_resume_and_leaves_training_unchanged
 
 
 def test_probe_reads_quality_with_the_judge():
-    from diffusion_course import build, load_pretrained, metrics
-
     measure = metrics.probe(load_pretrained("judge", "cpu"), n=8, steps=5)
     point = measure(build("unet-tiny").eval())
     assert point["recognisable_rate"] == 0.0 and point["frechet_distance"] > 50  # an untrained model draws dust
@@ -103,8 +101,6 @@ def test_bf16_autocast_trains(pool):
 
 
 def test_save_and_load_round_trip(tmp_path):
-    from diffusion_course import build, load_model
-
     model = build("unet-tiny")
     torch.nn.init.normal_(model.conv_out.weight)
     path = checkpoints.save_model(tmp_path / "m", model, {"note": "test"})
@@ -116,8 +112,6 @@ def test_save_and_load_round_trip(tmp_path):
 
 
 def test_missing_and_corrupt_checkpoints_fail_clearly(tmp_path, monkeypatch):
-    from diffusion_course import load_model, load_pretrained
-
     monkeypatch.setattr(checkpoints, "DATA_DIR", tmp_path)
     with pytest.raises(checkpoints.CheckpointError, match="python -m diffusion_course train --preset unet-small"):
         load_pretrained("unet-small")  # a preset with no shipped weights here: the command that makes them
@@ -131,17 +125,12 @@ def test_missing_and_corrupt_checkpoints_fail_clearly(tmp_path, monkeypatch):
 
 
 def test_schedule_travels_with_the_model():
-    from diffusion_course import build
-
     m = build(config.UNetConfig(channels=(16, 32, 32), blocks=1, schedule="linear", T=200))
     assert m.schedule.name == "linear" and m.schedule.T == 200
     assert torch.allclose(m.schedule.alpha_bar, schedules.linear(200).alpha_bar)
 
 
 def test_the_loss_is_algorithm_1_with_min_snr_weights():
-    from diffusion_course import scenes
-    from diffusion_course.training import min_snr_weight
-
     tr = Trainer("unet-tiny", TrainConfig(precision="fp32", min_snr_gamma=5.0), pool=scenes.ScenePool(8),
                  progress=False)
     for p in tr.model.parameters():  # leave eps_hat = 0, so that the weights show
@@ -154,3 +143,15 @@ def test_the_loss_is_algorithm_1_with_min_snr_weights():
     w = min_snr_weight(s.snr[t].float(), 5.0)
     by_hand = (w * (eps_hat - eps).square().mean((1, 2, 3))).mean()
     assert torch.allclose(tr.loss_at(x0, t, eps), by_hand, atol=1e-6)
+
+
+def test_the_loss_noises_exactly_as_the_trainer_always_has():
+    """The loss uses the schedule's q_sample; it must match, bit for bit, the float32 alpha_bar form
+    the shipped models were trained with, so that a re-run of their recipe reproduces them."""
+    for preset in ("unet-tiny", "dit-tiny"):
+        s = build(preset).schedule
+        g = torch.Generator().manual_seed(0)
+        x0 = scenes.ScenePool(64, seed=0, progress=False).sample(64, generator=g)
+        t, eps = torch.randint(0, s.T, (64,), generator=g), torch.randn(x0.shape, generator=g)
+        ab = s.alpha_bar.float()[t].view(-1, 1, 1, 1)
+        assert torch.equal(s.q_sample(x0, t, eps), ab.sqrt() * x0 + (1 - ab).sqrt() * eps), preset

@@ -1,7 +1,5 @@
-"""Matplotlib figures: grids, filmstrips, curves and heatmaps. Display only: nothing here changes data.
-
-Pixels (uint8 conversion, grids, PNGs) live in ``images``; this module lays them out in figures.
-"""
+"""The course's common figures: grids, puzzle-piece cuts, schedules, filmstrips, loss and quality curves,
+and the figures of notebooks 02-03 (loss weights, receptive fields, activity per level)."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -9,8 +7,8 @@ import numpy as np
 import torch
 from matplotlib.patches import Rectangle
 
-from . import schedules
-from .images import grid, save_grid, to_uint8  # noqa: F401  (save_grid re-exported for the CLI)
+from .. import schedules
+from ..images import grid, to_uint8
 
 
 def show_grid(x: torch.Tensor, nrow: int | None = None, title: str | None = None, ax=None, captions=None):
@@ -121,9 +119,70 @@ def quality_curves(teams: dict, budget: str = "minutes", key: str = "recognisabl
         ys = [p[key] * (100 if key == "recognisable_rate" else 1) for p in t["curve"]]
         line, = ax.plot(xs, ys, "o", ms=3, label=f"{t['team']} ({name})")
         for i in range(len(xs) - 1):  # probes far apart: dotted, nothing was measured in between
-            ax.plot(xs[i:i + 2], ys[i:i + 2], color=line.get_color(), ls="-" if steps[i + 1] - steps[i] <= 1000 else ":")
+            ls = "-" if steps[i + 1] - steps[i] <= 1000 else ":"
+            ax.plot(xs[i:i + 2], ys[i:i + 2], color=line.get_color(), ls=ls)
     ax.set_xlabel("training CPU minutes" if budget == "minutes" else "training PFLOP")
     ax.set_ylabel("recognisable (%)" if key == "recognisable_rate" else key.replace("_", " "))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return ax
+
+
+
+# ----------------------------------------------------------------------------- notebooks 02-03: cleaning up, team CNN
+
+def loss_weights(snr: torch.Tensor, weight: torch.Tensor, gamma: float, ax=None):
+    """A loss weight w(t) (e.g. Min-SNR-γ's min(SNR, γ) / SNR) over the steps t, on a log scale,
+    with SNR(t) on a second axis and the step where SNR falls to γ marked. Returns the axes."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.2))
+    t = np.arange(len(weight))
+    ax.plot(t, weight.float().numpy(), color="tab:blue", lw=2, label="loss weight w(t)")
+    ax.set(yscale="log", xlabel="step t (dustier →)", ylabel="w(t)")
+    snr_ax = ax.twinx()
+    snr_ax.plot(t, snr.float().numpy(), color="tab:orange", lw=1, ls="--", label="SNR(t)")
+    snr_ax.set(yscale="log", ylabel="SNR(t)")
+    crossing = int((snr <= gamma).nonzero()[0]) if bool((snr <= gamma).any()) else None
+    if crossing is not None:
+        ax.axvline(crossing, color="grey", lw=0.8, ls=":")
+        ax.text(crossing, ax.get_ylim()[0] * 1.5, f" SNR = γ = {gamma:g} at t = {crossing}", fontsize=8)
+    lines = ax.get_lines()[:1] + snr_ax.get_lines()[:1]
+    ax.legend(lines, [line.get_label() for line in lines], fontsize=8, loc="center right")
+    ax.grid(alpha=0.3, which="both")
+    return ax
+
+
+def receptive_fields(x_t: torch.Tensor, fields: dict, title: str | None = None, image_title: str = "x_t"):
+    """The input image (1, C, H, W) and, for each tap of ``fields`` ({name: (H, W) map of how much each
+    input pixel moves that tap's centre unit, e.g. ``trace.receptive_field``}), the map on a log
+    scale (brighter = more influence). Returns the figure."""
+    fig, axes = plt.subplots(1, len(fields) + 1, figsize=(2.6 * (len(fields) + 1), 2.8))
+    filmstrip(x_t, title=image_title, ax=axes[0])
+    for ax, (name, influence) in zip(axes[1:], fields.items()):
+        ax.imshow(influence.float().log1p(), cmap="magma")
+        ax.set_axis_off()
+        ax.set_title(name)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def level_activity(trace, names, moments: dict, image: int = 0):
+    """For one image of a ``Trace``: x_t and each feature tap of ``names`` as ``Trace.frames`` shows it
+    (mean |activation| over channels), at each of ``moments`` ({label: recorded-step index}), one row
+    per moment. Returns the figure."""
+    x_t = trace.frames("x_t", image)  # (S, C, H, W)
+    activity = {name: trace.frames(name, image) for name in names}  # (S, h, w) each
+    fig, axes = plt.subplots(len(moments), len(names) + 1, figsize=(2.1 * (len(names) + 1), 2.3 * len(moments)),
+                             squeeze=False)
+    for row, (label, i) in zip(axes, moments.items()):
+        filmstrip(x_t[i][None], ax=row[0])
+        row[0].set_title(f"x_t, {label}", fontsize=9)
+        for ax, name in zip(row[1:], names):
+            ax.imshow(activity[name][i], cmap="magma")
+            ax.set_axis_off()
+            ax.set_title(name, fontsize=9)
+    fig.tight_layout()
+    return fig
+

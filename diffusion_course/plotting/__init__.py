@@ -1,0 +1,36 @@
+"""Matplotlib figures. Display only: nothing here changes data.
+
+Pixels (uint8 conversion, grids, PNGs) live in ``images``; these modules lay them out in figures:
+``figures`` the course's common ones and those of notebooks 02-03, ``teams`` those of notebooks
+04-05 (inside Team Transformers, and the race between the teams).
+"""
+from .figures import (
+                      filmstrip,
+                      level_activity,
+                      loss_curve,
+                      loss_weights,
+                      plot_schedules,
+                      quality_curves,
+                      receptive_fields,
+                      rows,
+                      show_grid,
+                      show_patches,
+)
+from .teams import (
+                      attention_distances,
+                      attention_heads,
+                      attention_moments,
+                      budget_curves,
+                      equal_budgets,
+                      grids,
+                      position_similarity,
+                      puzzle_pieces,
+                      race,
+                      scoreboard,
+                      table,
+)
+
+__all__ = ["attention_distances", "attention_heads", "attention_moments", "budget_curves", "equal_budgets",
+           "filmstrip", "grids", "level_activity", "loss_curve", "loss_weights", "plot_schedules",
+           "position_similarity", "puzzle_pieces", "quality_curves", "race", "receptive_fields", "rows",
+           "scoreboard", "show_grid", "show_patches", "table"]
