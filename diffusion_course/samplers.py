@@ -147,9 +147,16 @@ def sample_steps(model, n: int, steps: int = 50, sampler: str = "ddim", seed: in
     """The step-by-step generator for ``n`` images of ``model`` from ``seed``.
 
     ``eta`` only matters for DDIM (default ``ETA`` = 1). The start noise x_T and the fresh
-    noise of stochastic steps come from a generator seeded with ``seed``.
+    noise of stochastic steps come from a generator seeded with ``seed``. The arguments are checked
+    at the call, not at the first step, so every caller fails before it starts any work.
     """
     check_sampling(n, steps, model.schedule.T, eta)
+    return _steps(model, n, steps, sampler, seed, eta, x_T, **kwargs)
+
+
+def _steps(model, n: int, steps: int, sampler: str, seed: int, eta: float, x_T: torch.Tensor | None,
+           **kwargs) -> Iterator[StepRecord]:
+    """``sample_steps``' generator, once its arguments are known to be good."""
     noise, g = start_noise(model, n, seed)
     x_T = noise if x_T is None else x_T
     device = next(model.parameters()).device
@@ -166,7 +173,6 @@ def sample_steps(model, n: int, steps: int = 50, sampler: str = "ddim", seed: in
 def sample(model, n: int, steps: int = 50, sampler: str = "ddim", seed: int = 0, eta: float = ETA,
            progress: bool = False, **kwargs) -> torch.Tensor:
     """``n`` images (n, C, H, W) in [-1, 1]: run the sampler to the end, keep only the result."""
-    check_sampling(n, steps, model.schedule.T, eta)  # before the progress bar appears
     x = None
     for rec in tqdm(sample_steps(model, n, steps, sampler, seed, eta, **kwargs), total=steps,
                     desc=f"{sampler} sampling", disable=not progress, leave=False):

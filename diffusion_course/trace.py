@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import torch
 from tqdm.auto import tqdm
 
-from .samplers import ETA, check_sampling, sample_steps
+from .samplers import ETA, sample_steps
 from .schedules import predict_x0
 
 
@@ -237,14 +237,13 @@ def annotate(model, n: int = 16, steps: int = 50, sampler: str = "ddim", seed: i
     recorded too, when it is a tensor. The same seed gives bit-identical final images with
     annotation on or off.
     """
-    check_sampling(n, steps, model.schedule.T, eta)
+    gen = sample_steps(model, n, steps, sampler, seed, eta, **kwargs)  # checks the arguments at once
     names = model.default_taps() if taps is None else list(taps)
     per_step = estimate_bytes_per_step(model, names, n, grads=grad_fn is not None)
     k = plan_steps(steps, per_step, budget_mb, every)
     rec_steps, rec_t, images, tapped, grads, extras = [], [], {i: [] for i in IMAGES}, {m: [] for m in names}, [], {}
     final = None
     with listen(model, names, to=STORE) as seen:
-        gen = sample_steps(model, n, steps, sampler, seed, eta, **kwargs)
         for rec in tqdm(gen, total=steps, desc="annotated sampling", disable=not progress, leave=False):
             final = rec.x_prev
             if rec.i % k and rec.i != steps - 1:  # always keep the last step
