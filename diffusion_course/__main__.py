@@ -1,8 +1,10 @@
-"""Command line: ``python -m diffusion_course {train, sample, judge, bench} ...``
+"""Command line: ``python -m diffusion_course {train, sample, judge, clip, calibrate, bench} ...``
 
     python -m diffusion_course train --preset unet-scenes --out data/unet-scenes
     python -m diffusion_course sample --model unet-scenes -n 64 --out samples.png
     python -m diffusion_course judge --out data/judge
+    python -m diffusion_course clip --out data/clip-scenes
+    python -m diffusion_course calibrate --out eye/
     python -m diffusion_course bench [--quick]
 
 Bad input (an unknown preset or model, a missing checkpoint, a value out of range) prints one
@@ -19,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import bench, checkpoints, config, images, judging, metrics, samplers
+from . import bench, calibration, checkpoints, clip, config, images, judging, metrics, samplers, scenes
 from .training import Trainer, mean_tail
 
 LOSS_TAIL = 200  # the card's final loss: the mean of the last LOSS_TAIL steps (the loss is noisy step to step)
@@ -66,9 +68,10 @@ def cmd_train(args) -> None:
     out = Path(args.out or checkpoints.DATA_DIR / args.preset)
     run_dir = out.with_name(out.name + ".run")
     started = time.time()
-    probe = None
+    probe, judge_version = None, None
     if args.probe_every:
-        probe = metrics.probe(checkpoints.load_pretrained("judge"))
+        judge = checkpoints.load_pretrained("judge")
+        probe, judge_version = metrics.probe(judge), judge.config.version
     trainer = Trainer(model_cfg, train_cfg, run_dir=run_dir, probe=probe, probe_every=args.probe_every)
     print(f"{args.preset}: {trainer.model.num_params():,} parameters, {train_cfg.steps} steps, "
           f"precision {trainer.autocast_dtype or 'fp32'}, device {trainer.device}, resuming at step {trainer.step}")
@@ -82,6 +85,7 @@ def cmd_train(args) -> None:
         "train_config": dataclasses.asdict(train_cfg),
         "command": command_line(),
         "seed": train_cfg.seed,
+        "scene_world": scenes.WORLD,
         "steps": trainer.step,
         "complete": trainer.step >= train_cfg.steps,
         "parameters": trainer.model.num_params(),
@@ -90,6 +94,7 @@ def cmd_train(args) -> None:
         "machine": checkpoints.machine(),
         "final_loss": round(mean_tail(trainer.losses, LOSS_TAIL), 5),
         "curve": trainer.curve,
+        "curve_judge_version": judge_version,  # which judge read the curve (bench compares only like with like)
         "sampling": {"sampler": "ddim", "steps": GRID_STEPS, "eta": args.eta},
         "date": time.strftime("%Y-%m-%d"),
     }
@@ -106,12 +111,15 @@ def cmd_judge(args) -> None:
     judge, losses = judging.train_judge(recipe)
     train_seconds = time.time() - started
     report, mixed, ok = judging.validate_judge(judge, seed=args.seed)
+    try:
+        report["eye_calibration"] = calibration.agreement(judge)
+    except FileNotFoundError as e:
+        report["eye_calibration"] = {"skipped": str(e)}
     out = Path(args.out)
     card = {"name": out.name, "command": command_line(), "train_config": dataclasses.asdict(recipe),
             "seed": args.seed, "steps": args.steps, "train_seconds": round(train_seconds, 1),
             "machine": checkpoints.machine(), "final_loss": round(mean_tail(losses, JUDGE_LOSS_TAIL), 4),
-            "recognisable_definition": f"p_real >= 0.5 and every presence probability <= {1 - metrics.CONFIDENT:.1f} "
-                                       f"or >= {metrics.CONFIDENT:.1f}",
+            "scene_world": scenes.WORLD, "recognisable_definition": metrics.RECOGNISABLE,
             "validation": report, "date": time.strftime("%Y-%m-%d")}
     checkpoints.save_model(out, judge, card)
     images.save_grid(mixed[ok][:64], out.with_name(out.name + "-accepted.png"), nrow=8)
@@ -131,6 +139,26 @@ def cmd_sample(args) -> None:
     x = samplers.sample(model, args.n, steps=args.steps, sampler=args.sampler, eta=args.eta, seed=args.seed,
                         progress=True)
     print(f"wrote {images.save_grid(x, args.out)}")
+
+
+def cmd_clip(args) -> None:
+    recipe = dataclasses.replace(config.ClipTrainConfig(), steps=args.steps, seed=args.seed)
+    model, tokenizer, losses, seconds = clip.train(recipe)
+    path = clip.save(model, args.out, clip.card(recipe, losses, seconds, command_line(), {}))  # weights first
+    measured = clip.evaluate(model, tokenizer, denoiser=checkpoints.load_pretrained("unet-scenes", "cpu"))
+    clip.save(model, args.out, clip.card(recipe, losses, seconds, command_line(), measured))
+    print(json.dumps(measured, indent=2))
+    print(f"wrote {path} ({seconds:.0f} s of training)")
+
+
+def cmd_calibrate(args) -> None:
+    out = Path(args.out)
+    sets = calibration.make(seed=args.seed)
+    grids = calibration.write_grids(sets, out)
+    path = calibration.save(sets, {name: [0] * calibration.PER_SET for name in calibration.SETS},
+                            out / "eye-sets.safetensors")
+    print(f"wrote {', '.join(map(str, grids))} and {path} (labels all 0: label each grid by eye, "
+          "then store the labels with calibration.save)")
 
 
 def cmd_bench(args) -> None:
@@ -173,6 +201,15 @@ def main(argv=None) -> None:
     j.add_argument("--seed", type=int, default=config.JudgeTrainConfig.seed)
     j.add_argument("--out", default=str(checkpoints.DATA_DIR / "judge"))
     j.set_defaults(func=cmd_judge)
+    k = sub.add_parser("clip", help="train the tiny CLIP on scenes and captions; write data/clip-scenes/")
+    k.add_argument("--steps", type=number(int, 1), default=config.ClipTrainConfig.steps)
+    k.add_argument("--seed", type=int, default=config.ClipTrainConfig.seed)
+    k.add_argument("--out", default=str(checkpoints.DATA_DIR / "clip-scenes"))
+    k.set_defaults(func=cmd_clip)
+    c = sub.add_parser("calibrate", help="draw the eye-calibration sets and their grids, to be labelled by eye")
+    c.add_argument("--seed", type=int, default=1234)
+    c.add_argument("--out", required=True, help="folder for the grids and images (not data/: labels come by eye)")
+    c.set_defaults(func=cmd_calibrate)
     b = sub.add_parser("bench", help="benchmarks: speed, FLOP utilisation -> results file")
     b.add_argument("--quick", action="store_true", help="a small version for CI")
     b.add_argument("--out", default="bench", help="folder for results.json and RESULTS.md")

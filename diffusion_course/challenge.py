@@ -97,7 +97,7 @@ def judge_drawings(judge, x: torch.Tensor) -> tuple[float, float]:
     """(recognisable rate, share with at least one object) of images ``x``, from one reading."""
     r = metrics.read(judge, x)
     return (metrics.recognisable_reading(r).float().mean().item(),
-            (r["presence"] >= 0.5).any(dim=1).float().mean().item())
+            metrics.with_objects_reading(r).float().mean().item())
 
 
 def run(steps: int = 150, n: int = 64, teams: dict = TEAMS, batch_size: int = 32, sampling_steps: int = 50,

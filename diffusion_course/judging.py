@@ -24,10 +24,10 @@ from tqdm.auto import tqdm
 from . import scenes
 from .config import JudgeConfig, JudgeTrainConfig
 from .images import dequantize
-from .metrics import label_accuracy, label_targets, recognisable, reference_scenes
+from .metrics import HELD_OUT_SEED, label_accuracy, label_targets, recognisable, reference_scenes
 from .models import build
 from .samplers import sample_many
-from .training import Trainer
+from .training import Trainer, resolve_precision
 
 JUDGE_SEED = 100  # the judge's real scenes: seeds far from the denoisers' training seeds (0)
 # seed offsets, so that each source of randomness in training and validation is its own
@@ -70,6 +70,48 @@ def corrupt(x: torch.Tensor, kind: str, g: torch.Generator) -> torch.Tensor:
         small = F.avg_pool2d(x, p)
         small = small + 0.3 * torch.randn(small.shape, generator=g)
         return F.interpolate(small, scale_factor=p, mode="nearest").clamp(-1, 1)
+    if kind.startswith("blocks") or kind.startswith("seams"):  # clean, sharp patch mosaics (2, 4 or 8 px)
+        p = int(kind[-1]) if kind[-1].isdigit() else [2, 4, 8][int(u(1) * 3)]
+        if kind.startswith("blocks"):  # each patch one flat colour: the picture, pixelated
+            return F.interpolate(F.avg_pool2d(x, p), scale_factor=p, mode="nearest")
+        # each patch drawn sharp but shifted in colour: seams, as an undertrained patch model leaves
+        shift = torch.randn(B, C, H // p, W // p, generator=g) * (0.1 + 0.25 * u(B, 1, 1, 1))
+        return (x + F.interpolate(shift, scale_factor=p, mode="nearest")).clamp(-1, 1)
+    if kind in ("warp", "stretch"):  # elastic warps; stretched objects
+        base = F.affine_grid(torch.eye(2, 3).expand(B, 2, 3), (B, C, H, W), align_corners=False)
+        if kind == "warp":
+            amp = (1.0 + 1.5 * u(B, 1, 1, 1)) * 2 / H  # 1 to 2.5 px
+            field = F.interpolate(torch.randn(B, 2, 4, 4, generator=g), size=(H, W), mode="bicubic")
+            grid = base + amp * field.permute(0, 2, 3, 1)
+        else:
+            k = 1 / (1.3 + 0.4 * u(B))  # stretched 1.3 to 1.7 x along one axis about a random centre
+            along_x = u(B) < 0.5
+            scale = torch.stack([torch.where(along_x, k, 1 / k.sqrt()), torch.where(along_x, 1 / k.sqrt(), k)], 1)
+            centre = (u(B, 2) - 0.5) * 1.0
+            grid = (base - centre[:, None, None]) * scale[:, None, None] + centre[:, None, None]
+        return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    if kind in ("duplicate", "half", "blobs"):  # broken or duplicated parts, stray blobs, half-drawn objects
+        out = x.clone()
+        sky = x.median(dim=3, keepdim=True).values.expand(B, C, H, W)  # each row's median: roughly the sky
+        yy, xx = torch.meshgrid(torch.arange(H), torch.arange(W), indexing="ij")
+        for b in range(B):
+            h, w = (int(6 + 7 * u(1)) for _ in range(2))
+            y0, x0, y1, x1 = (int(u(1) * (H - h)), int(u(1) * (W - w)), int(u(1) * (H - h)), int(u(1) * (W - w)))
+            if kind in ("duplicate", "half"):  # about the place where the image differs most from the sky
+                d = (x[b] - sky[b]).abs().amax(0)
+                cy, cx = divmod(int(F.avg_pool2d(d[None, None], 7, 1, 3).argmax()), W)
+                y0, x0 = min(max(0, cy - h // 2 + int(4 * u(1)) - 2), H - h), min(max(0, cx - int(w * u(1))), W - w)
+            if kind == "duplicate":
+                out[b, :, y1:y1 + h, x1:x1 + w] = x[b, :, y0:y0 + h, x0:x0 + w]
+            elif kind == "half":  # erase part of an object
+                out[b, :, y0:y0 + h, x0:x0 + w] = sky[b, :, y0:y0 + h, x0:x0 + w]
+            else:
+                for _ in range(1 + int(3 * u(1))):
+                    cy, cx, ry, rx = H * u(1), W * u(1), 1.5 + 3 * u(1), 1.5 + 3 * u(1)
+                    m = ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 < 1
+                    out[b][:, m] = (_PALETTE[int(u(1) * len(_PALETTE))] * 2 - 1)[:, None]
+        return out
+
     if kind == "smear":  # low-frequency colour fields
         field = torch.randn(B, C, 4, 4, generator=g) * 0.6 - 0.3
         smooth = F.interpolate(field, size=(H, W), mode="bilinear", align_corners=False)
@@ -87,7 +129,11 @@ def corrupt(x: torch.Tensor, kind: str, g: torch.Generator) -> torch.Tensor:
     raise ValueError(f"unknown corruption {kind!r}; known: {TRAIN_CORRUPTIONS + HELD_OUT_CORRUPTIONS}")
 
 
-TRAIN_CORRUPTIONS = ("noise", "noisy_scene", "blur", "mosaic", "smear", "shuffle")
+_PALETTE = torch.tensor([scenes.PUP_BLUE, scenes.MOON, scenes.WINDOW, *scenes.ROCKET_COLOURS.values(), *scenes.FLAME])
+TRAIN_CORRUPTIONS = ("noise", "noisy_scene", "blur", "mosaic", "smear", "shuffle", "blocks", "seams", "warp",
+                     "stretch", "duplicate", "half", "blobs")
+# the patch mosaics, reported per patch size (an undertrained DiT draws them at its patch size)
+MOSAICS = ("blocks2", "blocks4", "blocks8", "seams2", "seams4", "seams8")
 # never shown to the judge in training: a finer shuffle, two overlaid scenes, crushed colours
 HELD_OUT_CORRUPTIONS = ("shuffle4", "ghost", "posterize")
 
@@ -103,6 +149,11 @@ def undertrained_samples(n: int, steps: int, seed: int, preset: str = "unet-tiny
 
 # ----------------------------------------------------------------------------- training
 
+def _cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy over the targets that are there (-100: nothing to read), 0 when none is."""
+    return F.cross_entropy(logits, target, ignore_index=-100, reduction="sum") / (target >= 0).sum().clamp(min=1)
+
+
 def train_judge(cfg: JudgeTrainConfig = JudgeTrainConfig(), progress: bool = True):
     """Train the judge on labelled real scenes and on non-scenes (TRAIN_CORRUPTIONS and the samples
     of an undertrained denoiser). Returns the judge (eval mode) and its loss history."""
@@ -113,6 +164,7 @@ def train_judge(cfg: JudgeTrainConfig = JudgeTrainConfig(), progress: bool = Tru
     bad_samples = undertrained_samples(cfg.undertrained_images, cfg.undertrained_steps,
                                        seed=cfg.seed + UNDERTRAINED_SEED_OFFSET, cfg=cfg)
     judge = build(JudgeConfig())
+    autocast = resolve_precision(cfg.precision, torch.device("cpu"))
     opt = torch.optim.AdamW(judge.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps,
                                                 pct_start=cfg.warmup_fraction)
@@ -128,12 +180,18 @@ def train_judge(cfg: JudgeTrainConfig = JudgeTrainConfig(), progress: bool = Tru
                 fakes[m] = corrupt(x[half:][m], TRAIN_CORRUPTIONS[k], g)
         m = kinds == len(TRAIN_CORRUPTIONS)
         fakes[m] = bad_samples[torch.randint(len(bad_samples), (int(m.sum()),), generator=g)]
-        out = judge(torch.cat([x[:half], fakes]))
+        with torch.autocast("cpu", dtype=autocast or torch.bfloat16, enabled=autocast is not None):
+            out = judge(torch.cat([x[:half], fakes]))
+        out = {k: v[:half].float() if k != "real" else v.float() for k, v in out.items()}
         t = {k: v[idx[:half]] for k, v in targets.items()}
         is_real = torch.cat([torch.ones(half), torch.zeros(batch - half)])
-        loss = (F.binary_cross_entropy_with_logits(out["presence"][:half], t["presence"])
-                + F.cross_entropy(out["colour"][:half], t["colour"], ignore_index=-100)
-                + F.cross_entropy(out["phase"][:half], t["phase"], ignore_index=-100)
+        rel_mask = t["relations_mask"]
+        loss = (F.binary_cross_entropy_with_logits(out["presence"], t["presence"])
+                + _cross_entropy(out["colour"], t["colour"]) + _cross_entropy(out["phase"], t["phase"])
+                + (F.binary_cross_entropy_with_logits(out["relations"], t["relations"], reduction="none")
+                   * rel_mask).sum() / rel_mask.sum().clamp(min=1)
+                + cfg.geometry_weight * ((out["geometry"] - t["geometry"]).square() * t["geometry_mask"]).sum()
+                / t["geometry_mask"].sum().clamp(min=1)
                 + F.binary_cross_entropy_with_logits(out["real"][:, 0], is_real))
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -153,8 +211,9 @@ def validate_judge(judge, n: int = 2000, seed: int = 0) -> tuple[dict, torch.Ten
     x, labels = reference_scenes(n)
     report = {"label_accuracy": label_accuracy(judge, x, labels), "recognisable_rate": {}}
     k = min(n, VALIDATION_PER_SET)
-    sets = {"real (held out)": x[:k]}
+    sets = {"real (held out)": x, "real, scene world 1 (held out)": scenes.batch(k, seed=HELD_OUT_SEED, world=1)[0]}
     sets |= {f"{c} (trained on)": corrupt(x[:k], c, g) for c in TRAIN_CORRUPTIONS}
+    sets |= {f"{c} (patch mosaic)": corrupt(x[:k], c, g) for c in MOSAICS}
     sets |= {f"{c} (never seen)": corrupt(x[:k], c, g) for c in HELD_OUT_CORRUPTIONS}
     sets["undertrained unet-small (never seen)"] = undertrained_samples(
         k, UNSEEN_MODEL_STEPS, seed=seed + UNSEEN_MODEL_SEED_OFFSET, preset="unet-small")

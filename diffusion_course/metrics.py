@@ -19,8 +19,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from . import scenes
-from .models.judge import COLOURS, PHASES
+from . import redraw, scenes
+from .models.judge import COLOURS, GEOMETRY, GEOMETRY_UNIT, PHASES
 from .samplers import sample_many
 
 HELD_OUT_SEED = 200  # held-out real scenes: never used to train a denoiser or the judge; the metrics' reference
@@ -31,17 +31,42 @@ def label_targets(labels: list[scenes.SceneLabels]) -> dict[str, torch.Tensor]:
     presence = torch.from_numpy(np.stack([lab.vector() for lab in labels]))
     colour = torch.tensor([COLOURS.index(lab.rocket_colour) if lab.rocket else -100 for lab in labels])
     phase = torch.tensor([PHASES.index(lab.moon_phase) if lab.moon else -100 for lab in labels])
-    return {"presence": presence, "colour": colour, "phase": phase}
+    rel = [[lab.relations[k] for k in scenes.RELATIONS] for lab in labels]
+    relations = torch.tensor([[float(bool(v)) for v in r] for r in rel])
+    relations_mask = torch.tensor([[float(v is not None) for v in r] for r in rel])
+    geometry, geometry_mask = redraw.geometry_targets(labels)
+    return {"presence": presence, "colour": colour, "phase": phase, "relations": relations,
+            "relations_mask": relations_mask, "geometry": geometry, "geometry_mask": geometry_mask}
 
 
 # ----------------------------------------------------------------------------- reading images
 
 CONFIDENT = 0.8  # a presence reading counts as confident below 1 - CONFIDENT or above CONFIDENT
+# Analysis by synthesis (redraw.py): every object the judge sees must re-draw this well, and nothing
+# larger than a star may stand out of the sky outside the objects. Set from held-out real scenes and
+# the eye-calibration set's tuning half (see data/eye-calibration.json).
+FIDELITY_MIN = 0.85
+STRAY_MAX = 0  # stray-blob pixels allowed
+RECOGNISABLE = (f"p_real >= 0.5, every presence probability <= {1 - CONFIDENT:.1f} or >= {CONFIDENT:.1f}, every "
+                f"object seen re-draws with fidelity >= {FIDELITY_MIN} and no stray blob stands out of the sky")
+
+
+def check_images(x: torch.Tensor, size: int = scenes.SIZE) -> None:
+    """Refuse what is not a batch of scene-sized images in [-1, 1], saying what was expected."""
+    if not torch.is_tensor(x) or x.ndim != 4 or tuple(x.shape[1:]) != (3, size, size):
+        shape = tuple(x.shape) if torch.is_tensor(x) else type(x).__name__
+        raise ValueError(f"expected float images of shape (B, 3, {size}, {size}) in [-1, 1], got shape {shape}")
+    if len(x) and (not x.is_floating_point() or x.min() < -1.001 or x.max() > 1.001):
+        lo, hi = (x.min().item(), x.max().item()) if len(x) else (0, 0)
+        raise ValueError(f"expected float images of shape (B, 3, {size}, {size}) in [-1, 1], got {x.dtype} in "
+                         f"[{lo:.3g}, {hi:.3g}]; images in [0, 1] are turned into [-1, 1] by x * 2 - 1")
 
 
 @torch.no_grad()
-def read(judge, x: torch.Tensor, batch: int = 256) -> dict[str, torch.Tensor]:
-    """The judge's reading of images (B, 3, H, W): probabilities of each head and features."""
+def read(judge, x: torch.Tensor, batch: int = 256, redraw_objects: bool = True) -> dict[str, torch.Tensor]:
+    """The judge's reading of images (B, 3, H, W) in [-1, 1]: probabilities of each head, the geometry
+    it read, its features and (``redraw_objects``) each object's re-drawing fidelity and stray blobs."""
+    check_images(x, judge.config.image_size)
     judge.eval()
     device = next(judge.parameters()).device
     parts = []
@@ -50,13 +75,20 @@ def read(judge, x: torch.Tensor, batch: int = 256) -> dict[str, torch.Tensor]:
         out = judge(xb)
         parts.append({"presence": out["presence"].sigmoid(), "colour": out["colour"].softmax(-1),
                       "phase": out["phase"].softmax(-1), "real": out["real"][:, 0].sigmoid(),
+                      "relations": out["relations"].sigmoid(), "geometry": out["geometry"],
                       "features": out["features"]})
-    return {k: torch.cat([p[k] for p in parts]).cpu() for k in parts[0]} if parts else {}
+    if not parts:
+        return {}
+    r = {k: torch.cat([p[k] for p in parts]).cpu() for k in parts[0]}
+    if redraw_objects:
+        r["fidelity"], r["stray"], _ = redraw.fidelity(x, r)
+    return r
 
 
 def recognisable(judge, x: torch.Tensor) -> torch.Tensor:
-    """Per image: the judge calls it a real scene (p_real >= 0.5) *and* is sure what is in it
-    (every presence probability below 0.2 or above 0.8). Bool (B,)."""
+    """Per image: the judge calls it a real scene (p_real >= 0.5), is sure what is in it (every
+    presence probability below 0.2 or above 0.8), every object it sees re-draws with fidelity
+    >= FIDELITY_MIN, and no stray blob stands out of the sky. Bool (B,)."""
     return recognisable_reading(read(judge, x))
 
 
@@ -64,7 +96,40 @@ def recognisable_reading(r: dict) -> torch.Tensor:
     """``recognisable`` from a reading already made by ``read``."""
     p = r["presence"]
     confident = ((p >= CONFIDENT) | (p <= 1 - CONFIDENT)).all(dim=1)
-    return (r["real"] >= 0.5) & confident
+    ok = (r["real"] >= 0.5) & confident
+    if "fidelity" in r:
+        ok &= (r["fidelity"].isnan() | (r["fidelity"] >= FIDELITY_MIN)).all(dim=1) & (r["stray"] <= STRAY_MAX)
+    return ok
+
+
+def with_objects_reading(r: dict) -> torch.Tensor:
+    """Per image: the judge sees at least one object (an empty starry sky is a real scene, about 7 % of
+    them, but a generator that draws mostly empty skies has not learned much). Bool (B,)."""
+    return (r["presence"] >= 0.5).any(dim=1)
+
+
+def reading_facts(r: dict) -> list[dict]:
+    """What the judge read in each image, as the facts a sentence can state (``scenes.FACTS``)."""
+    rel = {k: r["relations"][:, i] >= 0.5 for i, k in enumerate(scenes.RELATIONS)}
+    out = []
+    for b, (pup, rocket, moon) in enumerate((r["presence"] >= 0.5).tolist()):
+        f = {"pup": pup, "rocket": rocket, "moon": moon,
+             "colour": COLOURS[int(r["colour"][b].argmax())] if rocket else None,
+             "phase": PHASES[int(r["phase"][b].argmax())] if moon else None}
+        applies = {"pup_in_rocket": pup and rocket, "rocket_near_moon": rocket and moon,
+                   "rocket_left_of_moon": rocket and moon, "rocket_flying": rocket}
+        applies["pup_left_of_rocket"] = pup and rocket and not bool(rel["pup_in_rocket"][b])
+        out.append(f | {k: bool(rel[k][b]) if applies[k] else None for k in scenes.RELATIONS})
+    return out
+
+
+def matches(r: dict, prompt: str) -> torch.Tensor:
+    """Per image of a reading: is it recognisable, and does what the judge read agree with everything
+    ``prompt`` says (its objects, and no others; colours and phases it names; every relation it
+    states)? The composition score: a well-drawn pup *on* the rocket does not match "sitting in". Bool (B,)."""
+    wanted = scenes.parse(prompt)
+    agree = torch.tensor([scenes.satisfies(wanted, f) for f in reading_facts(r)], dtype=torch.bool)
+    return agree & recognisable_reading(r)
 
 
 def recognisable_rate(judge, x: torch.Tensor) -> float:
@@ -154,6 +219,8 @@ def memorisation(x: torch.Tensor, train: torch.Tensor, reference: torch.Tensor,
     times the median distance at which *fresh* real scenes find their nearest training image.
     Misleads for tiny training sets (everything is near) and with pixel distance's blind spots
     (a shifted copy is far in pixels)."""
+    for imgs in (x, train, reference):
+        check_images(imgs, imgs.shape[-1])
     d = nearest_distances(x, train)
     base = nearest_distances(reference, train).median()
     return {"median_nn_ratio": float(d.median() / base),
@@ -161,16 +228,10 @@ def memorisation(x: torch.Tensor, train: torch.Tensor, reference: torch.Tensor,
 
 
 def caption_agreement(judge, x: torch.Tensor, labels: list[scenes.SceneLabels]) -> float:
-    """Share of images whose judged contents match what their labels (captions) asked for:
-    the right objects, and the rocket's colour and the moon's phase where asked."""
-    r = read(judge, x)
-    t = label_targets(labels)
-    ok = ((r["presence"] >= 0.5).float() == t["presence"]).all(dim=1)
-    asked_colour = t["colour"] >= 0
-    ok[asked_colour] &= r["colour"][asked_colour].argmax(-1) == t["colour"][asked_colour]
-    asked_phase = t["phase"] >= 0
-    ok[asked_phase] &= r["phase"][asked_phase].argmax(-1) == t["phase"][asked_phase]
-    return ok.float().mean().item()
+    """Share of images in which the judge reads everything their labels (captions) say: the objects,
+    the rocket's colour, the moon's phase and every relation."""
+    judged = reading_facts(read(judge, x, redraw_objects=False))
+    return float(np.mean([scenes.satisfies(scenes.facts(lab), f) for lab, f in zip(labels, judged)]))
 
 
 def reference_scenes(n: int) -> tuple[torch.Tensor, list[scenes.SceneLabels]]:
@@ -184,6 +245,8 @@ def evaluate(judge, x: torch.Tensor, train: torch.Tensor | None = None) -> dict:
     ref, _ = reference_scenes(len(x))
     rx, rr = read(judge, x), read(judge, ref)
     out = {"images": len(x), "recognisable_rate": recognisable_reading(rx).float().mean().item(),
+           "with_objects": with_objects_reading(rx).float().mean().item(),
+           "with_objects_real": with_objects_reading(rr).float().mean().item(),
            "frechet_distance": frechet_distance(rx["features"], rr["features"]),
            **{f"coverage_{k}": v for k, v in coverage_reading(rx, rr).items()},
            **{f"diversity_{k}": v for k, v in diversity_reading(rx, rr).items()}}
@@ -211,11 +274,20 @@ def probe(judge, n: int = PROBE_IMAGES, steps: int = 50, seed: int = 0):
 
 
 def label_accuracy(judge, x: torch.Tensor, labels: list[scenes.SceneLabels]) -> dict[str, float]:
-    """Per-label accuracy of the judge's reading on labelled real scenes."""
-    r, t = read(judge, x), label_targets(labels)
+    """Per-label accuracy of the judge's reading on labelled real scenes (each relation over the scenes
+    where it applies), and the geometry head's mean error in pixels per object."""
+    r, t = read(judge, x, redraw_objects=False), label_targets(labels)
     acc = {f"presence_{o}": ((r["presence"][:, i] >= 0.5).float() == t["presence"][:, i]).float().mean().item()
            for i, o in enumerate(scenes.OBJECTS)}
     for head in ("colour", "phase"):
         m = t[head] >= 0
         acc[head] = (r[head][m].argmax(-1) == t[head][m]).float().mean().item()
+    for i, rel in enumerate(scenes.RELATIONS):
+        m = t["relations_mask"][:, i] > 0
+        acc[rel] = ((r["relations"][m, i] >= 0.5).float() == t["relations"][m, i]).float().mean().item()
+    err = (r["geometry"] - t["geometry"]).abs() * GEOMETRY_UNIT
+    for o in scenes.OBJECTS:
+        cols = [i for i, g in enumerate(GEOMETRY) if g.startswith(o + "_") and g.split("_")[1] in "xyr"]
+        m = t["geometry_mask"][:, cols] > 0
+        acc[f"{o}_position_error_px"] = err[:, cols][m].mean().item()
     return acc

@@ -22,6 +22,9 @@ WRONG = {
     "05.patch_cost": 4,
     "05.equal_flop_steps": lambda steps, a, b: steps * b / a,  # the ratio upside down
     "05.standard_error": lambda p, n: p * (1 - p) / n,  # forgot the square root
+    "07.logits": lambda i, t, tau: i @ t.T / tau,  # forgot to normalise
+    "07.clip_loss": lambda s, k: torch.nn.functional.cross_entropy(k * s, torch.arange(len(s))),  # one direction
+    "07.top1": lambda s: (s.argmax(0) == torch.arange(len(s))).float().mean(),  # the other axis
 }
 
 
@@ -42,6 +45,8 @@ def _variant_loss(**mistake):
 
 
 NAMED_MISTAKES = [  # (exercise, a typical wrong answer, words the checker must use to name it)
+    ("07.logits", lambda i, t, tau: i @ t.T / tau, "not normalised"),
+    ("07.clip_loss", lambda s, k: torch.nn.functional.cross_entropy(k * s, torch.arange(len(s))), "one direction only"),
     ("00.count_rockets", 16, "every scene"),
     ("00.dequantize", lambda u8: u8 / 255, "[0, 1]"),
     ("00.dequantize", lambda u8: (u8 * 2) / 255 - 1, "overflow"),

@@ -8,7 +8,7 @@ from diffusion_course.config import JudgeTrainConfig
 def test_every_corruption_changes_the_scene_and_stays_in_range():
     x, _ = scenes.batch(8, seed=1)
     g = torch.Generator().manual_seed(0)
-    for kind in judging.TRAIN_CORRUPTIONS + judging.HELD_OUT_CORRUPTIONS:
+    for kind in judging.TRAIN_CORRUPTIONS + judging.MOSAICS + judging.HELD_OUT_CORRUPTIONS:
         y = judging.corrupt(x, kind, g)
         assert y.shape == x.shape and y.min() >= -1 and y.max() <= 1, kind
         assert (y - x).abs().mean() > 0.01, kind
@@ -32,6 +32,22 @@ def test_label_targets_ignore_what_is_not_there():
         assert t["presence"][i].tolist() == [float(o in lab.objects) for o in scenes.OBJECTS]
         assert (t["colour"][i] == -100) == (lab.rocket is None)
         assert (t["phase"][i] == -100) == (lab.moon is None)
+        for k, rel in enumerate(scenes.RELATIONS):  # a relation is only taught where it applies
+            truth = lab.relations[rel]
+            assert t["relations_mask"][i, k] == float(truth is not None)
+            assert truth is None or t["relations"][i, k] == float(truth)
+
+
+def test_patch_mosaics_are_flat_or_seamed_at_their_patch_size():
+    x, _ = scenes.batch(4, seed=2)
+    g = torch.Generator().manual_seed(0)
+    for p in (2, 4, 8):
+        blocks = judging.corrupt(x, f"blocks{p}", g)
+        assert torch.equal(blocks, blocks[..., ::p, ::p].repeat_interleave(p, -2).repeat_interleave(p, -1))
+        grey = torch.zeros_like(x)  # on a flat grey picture nothing is clamped: the shift itself
+        seams = judging.corrupt(grey, f"seams{p}", g)
+        inside = seams[..., ::p, ::p].repeat_interleave(p, -2).repeat_interleave(p, -1)
+        assert torch.equal(seams, inside) and seams.std() > 0.05
 
 
 def test_the_recipe_runs_end_to_end_and_is_seeded():

@@ -64,20 +64,118 @@ def test_labels_agree_with_pixels():
 def test_captions_agree_with_labels():
     for i in range(300):
         _, lab = scenes.scene(11, i)
-        c = lab.caption
-        assert ("pup" in c) == (lab.pup is not None)
-        assert ("rocket" in c) == (lab.rocket is not None)
-        assert ("moon" in c) == (lab.moon is not None)
-        assert " a orange" not in c and not c.startswith("a orange")  # "an orange rocket"
-        if lab.rocket is not None:
-            assert f"{lab.rocket_colour} rocket" in c
-            others = set(scenes.ROCKET_COLOURS) - {lab.rocket_colour}
-            assert not any(f"{o} rocket" in c for o in others)
-        if lab.moon is not None:
-            assert f"{lab.moon_phase} moon" in c
-        if lab.pup is not None and lab.rocket is not None:
-            pup_first = c.index("pup") < c.index("rocket")
-            assert pup_first == (lab.pup[0] < lab.rocket[0])
+        for c in scenes.phrasings(lab):
+            assert ("pup" in c) == (lab.pup is not None)
+            assert ("rocket" in c) == (lab.rocket is not None)
+            assert ("moon" in c) == (lab.moon is not None)
+            assert " a orange" not in c and not c.startswith("a orange")  # "an orange rocket"
+            if lab.rocket is not None:
+                assert f"{lab.rocket_colour} rocket" in c
+                others = set(scenes.ROCKET_COLOURS) - {lab.rocket_colour}
+                assert not any(f"{o} rocket" in c for o in others)
+            if lab.moon is not None:
+                assert f"{lab.moon_phase} moon" in c
+
+
+def test_every_phrasing_parses_back_to_its_labels():
+    said = dict.fromkeys(scenes.RELATIONS, 0)
+    for i in range(400):
+        _, lab = scenes.scene(12, i)
+        truth = scenes.facts(lab)
+        for c in scenes.phrasings(lab):
+            f = scenes.parse(c)
+            assert {k: f[k] for k in ("pup", "rocket", "moon", "colour", "phase")} == \
+                {k: truth[k] for k in ("pup", "rocket", "moon", "colour", "phase")}, c
+            for k in scenes.RELATIONS:
+                assert f[k] is None or f[k] == truth[k], (c, k)
+                said[k] += f[k] is not None
+        # every relation that applies is said by at least one phrasing
+        stated = [scenes.parse(c) for c in scenes.phrasings(lab)]
+        for k in scenes.RELATIONS:
+            if truth[k] is not None:
+                assert any(f[k] == truth[k] for f in stated), (lab, k)
+    assert all(v > 50 for v in said.values()), said
+
+
+def test_relations_are_drawn_as_labelled():
+    """Pixel checks: the pup's head in the window; flame below a flying rocket and not below a standing
+    one; the pup's blue on the side of the rocket the labels say."""
+    seen = {"in": 0, "beside": 0, "flying": 0, "standing": 0}
+    for i in range(400):
+        img, lab = scenes.scene(21, i)
+        f = scenes.facts(lab)
+        if lab.rocket is None:
+            continue
+        x, y, L, tilt = lab.rocket
+        th = np.deg2rad(tilt)
+
+        v = 0.45  # on the rocket's axis, v lengths below its centre: in the flame, just behind the fins
+        bx, by = x - v * L * np.sin(th), min(31, y + v * L * np.cos(th))  # (standing: the bottom row)
+        below = img[int(by), int(bx)]
+        if lab.pup is not None and not lab.pup_in and abs(bx - lab.pup[0]) < 2.2 * lab.pup[2]:
+            continue  # the pup (an ear) may cover the flame
+        if lab.flying:
+            assert below[0] - below[2] > 0.25, (i, below)  # warm: the flame's orange over the blue sky
+            seen["flying"] += 1
+        else:
+            assert below[0] - below[2] < 0.1 and below.max() < 0.5, (i, below)  # the dark blue sky: no flame
+            seen["standing"] += 1
+        if f["pup_in_rocket"]:
+            px, py, r = lab.pup
+            assert np.hypot(px - (x + 0.12 * L * np.sin(th)), py - (y - 0.12 * L * np.cos(th))) < 0.5
+            head = img[int(py - 0.5 * r), int(px)]
+            assert head[2] > 0.7 and head[0] < 0.5, (i, head)  # pup blue in the window
+            seen["in"] += 1
+        elif f["pup_in_rocket"] is False:
+            cols = np.nonzero(pup_pixels(img).any(axis=0))[0]
+            assert (cols.mean() < x) == f["pup_left_of_rocket"], i
+            seen["beside"] += 1
+    assert all(v >= 20 for v in seen.values()), seen
+
+
+def test_near_and_far_are_never_a_matter_of_opinion():
+    for i in range(500):
+        _, lab = scenes.scene(31, i)
+        if lab.rocket is not None and lab.moon is not None:
+            d = np.hypot(lab.rocket[0] - lab.moon[0], lab.rocket[1] - lab.moon[1])
+            assert (d < scenes.labels.NEAR) == lab.relations["rocket_near_moon"], (i, d)
+            assert d < scenes.labels.NEAR or d > scenes.labels.FAR, (i, d)
+            assert abs(lab.rocket[0] - lab.moon[0]) >= scenes.labels.SIDE_GAP
+            if lab.relations["rocket_near_moon"]:
+                assert lab.flying
+
+
+def test_world_1_is_the_relation_free_world():
+    _, labels = scenes.batch(200, seed=3, world=1)
+    assert all(lab.flying and not lab.pup_in for lab in labels)
+    assert any(lab.pup_in for lab in scenes.batch(200, seed=3)[1])
+
+
+@pytest.mark.parametrize("prompt", scenes.CHALLENGE_PROMPTS)
+def test_sample_for_draws_real_scenes_that_satisfy_the_prompt(prompt):
+    x, labels = scenes.sample_for(prompt, 6, seed=4)
+    assert x.shape == (6, 3, 32, 32) and len(labels) == 6
+    wanted = scenes.parse(prompt)
+    assert all(scenes.satisfies(wanted, scenes.facts(lab)) for lab in labels)
+    # the first kept scene is the first scene of the seed that satisfies the prompt, pixel for pixel
+    i = next(i for i in range(10_000) if scenes.satisfies(wanted, scenes.facts(scenes.scene(4, i)[1])))
+    x_i, _ = scenes.batch(1, seed=4, start=i)
+    assert torch.equal(x[0], x_i[0]) and labels[0] == scenes.scene(4, i)[1]
+    assert len({lab.caption for lab in labels}) >= 2
+
+
+def test_sentences_outside_the_grammar_are_refused():
+    with pytest.raises(ValueError, match="knows"):
+        scenes.parse("a cat in a submarine")
+    with pytest.raises(ValueError, match="only understood"):
+        scenes.parse("the pup sitting on a rocket")
+    with pytest.raises(ValueError, match="does not name"):
+        scenes.parse("a pup sitting in the night sky near the moon")
+    with pytest.raises(ValueError, match="no scene"):
+        scenes.sample_for("a rocket standing near the moon", 1)
+    with pytest.raises(ValueError, match="grammar knows"):
+        scenes.sample_for("a dragon", 1)
+    assert scenes.parse("Bluey sitting in a spaceship".replace("Bluey", "the pup"))["pup_in_rocket"] is True
 
 
 def test_thousands_of_distinct_images():

@@ -1,7 +1,10 @@
-"""The scene judge's network: conv features (B, 4w) and four heads.
+"""The scene judge's network: conv features and the heads that read a scene.
 
-Heads: ``presence`` (pup, rocket, moon: 3 logits), ``colour`` (rocket colour: 6),
-``phase`` (full / crescent: 2) and ``real`` (is this a clean scene at all: 1).
+Pooled heads (from the (B, 4w) mean of the last features): ``presence`` (pup, rocket, moon: 3 logits),
+``colour`` (rocket colour: 6), ``phase`` (full / crescent: 2) and ``real`` (is this a clean scene at
+all: 1). Spatial heads (from the flattened (B, 4w, 4, 4) map, which keeps *where*): ``relations``
+(one logit per ``scenes.RELATIONS``) and ``geometry`` (where each object is and how big: ``GEOMETRY``,
+in units of ``GEOMETRY_UNIT`` pixels), which is what the re-drawing (``redraw.py``) paints from.
 Its training lives in ``judging``, the metrics built on it in ``metrics``.
 """
 from __future__ import annotations
@@ -14,6 +17,12 @@ from ..config import JudgeConfig
 
 COLOURS = tuple(scenes.ROCKET_COLOURS)
 PHASES = scenes.MOON_PHASES
+# What the geometry head predicts, per object: centre, size, the rocket's tilt (in TILT_UNIT) and the
+# direction of a crescent's dark side (cos, sin).
+GEOMETRY = ("pup_x", "pup_y", "pup_r", "rocket_x", "rocket_y", "rocket_length", "rocket_tilt",
+            "moon_x", "moon_y", "moon_r", "moon_cos", "moon_sin")
+GEOMETRY_UNIT = 4.0  # pixels per unit of the geometry head's positions and sizes
+TILT_UNIT = 10.0  # degrees per unit of the rocket's tilt
 
 
 class Judge(nn.Module):
@@ -32,14 +41,22 @@ class Judge(nn.Module):
                                     "colour": nn.Linear(4 * w, len(COLOURS)),
                                     "phase": nn.Linear(4 * w, len(PHASES)),
                                     "real": nn.Linear(4 * w, 1)})
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, 3, 32, 32) in [-1, 1] -> (B, 4w) pooled features (the space Frechet distances use)."""
-        if x.ndim != 4 or x.shape[1] != 3:
-            raise ValueError(f"the judge takes images (B, 3, H, W) in [-1, 1], got shape {tuple(x.shape)}")
-        return self.body(x).mean(dim=(2, 3))
+        side = config.image_size // 8
+        self.spatial = nn.Sequential(nn.Flatten(), nn.Linear(4 * w * side * side, config.spatial_width), nn.SiLU())
+        self.spatial_heads = nn.ModuleDict({"relations": nn.Linear(config.spatial_width, len(scenes.RELATIONS)),
+                                            "geometry": nn.Linear(config.spatial_width, len(GEOMETRY))})
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Each head's logits, and the ``features`` they were read from (one pass through the body)."""
-        f = self.features(x)
-        return {k: head(f) for k, head in self.heads.items()} | {"features": f}
+        """Each head's logits, and the pooled ``features`` (the space Frechet distances use)."""
+        s = self.config.image_size
+        if x.ndim != 4 or x.shape[1:] != (3, s, s):
+            raise ValueError(f"the judge takes images (B, 3, {s}, {s}) in [-1, 1], got shape {tuple(x.shape)}")
+        h = self.body(x)  # (B, 4w, s/8, s/8)
+        f = h.mean(dim=(2, 3))
+        g = self.spatial(h)
+        return ({k: head(f) for k, head in self.heads.items()} | {k: head(g) for k, head in self.spatial_heads.items()}
+                | {"features": f})
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 3, s, s) in [-1, 1] -> (B, 4w) pooled features."""
+        return self(x)["features"]

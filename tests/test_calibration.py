@@ -1,0 +1,45 @@
+"""The eye-calibration set: labels by eye, and the judge's agreement with them computed from the file."""
+import json
+
+import pytest
+import torch
+
+from diffusion_course import calibration, load_pretrained, metrics
+from diffusion_course.checkpoints import DATA_DIR
+
+
+def test_the_shipped_set_matches_its_note():
+    sets = calibration.load()
+    note = json.loads((DATA_DIR / "eye-calibration.json").read_text())
+    assert list(sets) == list(calibration.SETS) == list(note["labels"])
+    for name, (x, eye) in sets.items():
+        assert x.shape == (calibration.PER_SET, 3, 32, 32) and x.min() >= -1 and x.max() <= 1
+        assert "".join(str(int(v)) for v in eye) == note["labels"][name]
+
+
+def test_agreement_is_computed_from_the_labels():
+    judge = load_pretrained("judge")
+    sets = calibration.load()
+    out = calibration.agreement(judge, sets)
+    for name, (x, eye) in sets.items():
+        judged = metrics.recognisable(judge, x).float()
+        assert out[name]["all"]["eye_clean"] == pytest.approx(eye.float().mean().item())
+        assert out[name]["all"]["judge_recognisable"] == pytest.approx(judged.mean().item())
+        assert out[name]["all"]["agree"] == pytest.approx((judged == eye.float()).float().mean().item())
+    # flipping every eye label turns agreement a into 1 - a
+    flipped = {k: (x, ~eye) for k, (x, eye) in sets.items()}
+    out2 = calibration.agreement(judge, flipped)
+    for name in sets:
+        assert out2[name]["all"]["agree"] == pytest.approx(1 - out[name]["all"]["agree"])
+
+
+def test_the_judge_agrees_with_the_eye_within_3_points_on_every_set():
+    out = calibration.agreement(load_pretrained("judge"))
+    gaps = {name: row["all"]["gap_points"] for name, row in out.items()}
+    assert all(abs(g) <= 3.0 + 1e-6 for g in gaps.values()), gaps
+
+
+def test_a_missing_file_says_where_it_should_be(tmp_path):
+    with pytest.raises(FileNotFoundError, match="eye-calibration"):
+        calibration.load(tmp_path / "eye-calibration.safetensors")
+    assert torch.is_tensor(calibration.load()["unet-scenes"][0])

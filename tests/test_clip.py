@@ -1,0 +1,81 @@
+"""The tiny CLIP: open_clip's own offline loader, learning, determinism and bad input."""
+import os
+
+import numpy as np
+import open_clip
+import pytest
+import torch
+
+from diffusion_course import clip, scenes
+from diffusion_course.checkpoints import CheckpointError
+from diffusion_course.config import ClipTrainConfig
+
+TINY = ClipTrainConfig(steps=3, batch_size=8, pool_size=32, warmup=1)
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return clip.load()
+
+
+def test_the_shipped_model_loads_through_open_clips_local_dir_offline(shipped):
+    assert os.environ.get("HF_HUB_OFFLINE") == "1"
+    model, _, _ = open_clip.create_model_and_transforms(f"local-dir:{clip.DIR}")
+    tokenizer = open_clip.get_tokenizer(f"local-dir:{clip.DIR}")
+    ours, our_tokenizer = shipped
+    x, labels = scenes.batch(4, seed=1)
+    captions = [lab.caption for lab in labels]
+    with torch.no_grad():
+        a = model.eval().encode_image(x, normalize=True) @ model.encode_text(tokenizer(captions), normalize=True).T
+    assert torch.allclose(a, clip.similarity(ours, our_tokenizer, x, captions), atol=1e-5)
+    assert tokenizer.context_length == clip.MODEL_CFG["text_cfg"]["context_length"]
+
+
+def test_the_shipped_model_reads_held_out_scenes_far_above_chance(shipped):
+    x, labels = scenes.batch(128, seed=9000)  # never drawn for training or for the bench
+    r = clip.retrieval(*shipped, x, labels, group=32)
+    assert r["image_to_text"] >= 0.8 and r["text_to_image"] >= 0.8, r  # chance: about 1 in 32
+    untrained = clip.retrieval(*clip.build(), x, labels, group=32)
+    assert untrained["image_to_text"] <= 0.3
+
+
+def test_hard_negatives_change_exactly_one_relation():
+    _, labels = scenes.batch(60, seed=5)
+    idx, swapped = clip.hard_negatives([lab.caption for lab in labels], np.random.default_rng(0))
+    assert len(idx) >= 10
+    for i, s in zip(idx, swapped):
+        a, b = scenes.parse(labels[i].caption), scenes.parse(s)
+        changed = [k for k in scenes.RELATIONS if a[k] != b[k]]
+        assert 1 <= len(changed) <= 2 and {k: a[k] for k in scenes.OBJECTS} == {k: b[k] for k in scenes.OBJECTS}
+        assert not scenes.satisfies(b, scenes.facts(labels[i]))  # the swapped caption is false of the scene
+
+
+def test_training_is_seeded_and_saves_in_open_clips_format(tmp_path):
+    a, tok, losses, _ = clip.train(TINY, progress=False)
+    b, _, _, _ = clip.train(TINY, progress=False)
+    assert len(losses) == 3 and all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
+    path = clip.save(a, tmp_path / "tiny")
+    back, tok2 = clip.load(path)
+    x, _ = scenes.batch(2, seed=0)
+    before, after = clip.similarity(a, tok, x, ["a blue pup"]), clip.similarity(back, tok2, x, ["a blue pup"])
+    assert torch.allclose(before, after, atol=1e-5)
+
+
+def test_bad_input_is_refused_with_what_to_do(shipped, tmp_path):
+    model, tokenizer = shipped
+    for bad in ([""], ["  "], [3], []):
+        with pytest.raises(ValueError, match="non-empty strings"):
+            clip.encode_texts(model, tokenizer, bad)
+    with pytest.warns(UserWarning, match="context length of 24"):
+        clip.encode_texts(model, tokenizer, ["a blue pup beside a red rocket flying " * 4])
+    with pytest.raises(ValueError, match=r"\(B, 3, 32, 32\) in \[-1, 1\]"):
+        clip.encode_images(model, torch.zeros(2, 3, 64, 64))
+    with pytest.raises(ValueError, match=r"in \[-1, 1\]"):
+        clip.encode_images(model, torch.full((2, 3, 32, 32), 255.0))
+    with pytest.raises(CheckpointError, match="python -m diffusion_course clip"):
+        clip.load(tmp_path / "nothing")
+    broken = tmp_path / "broken"
+    clip.write_config(broken)
+    (broken / clip.WEIGHTS_FILE).write_bytes(b"not a safetensors file")
+    with pytest.raises(CheckpointError, match="re-make it with"):
+        clip.load(broken)

@@ -1,0 +1,21 @@
+"""The README's figures come from the bench's results file: this checks they have not drifted."""
+import re
+from pathlib import Path
+
+from diffusion_course import bench
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_readme_quality_table_matches_the_bench_results():
+    r = bench.load_results()
+    q = r["quality"]
+    readme = (ROOT / "README.md").read_text()
+    rows = re.findall(r"^\| (unet-scenes|dit-scenes) \([^)]*\) \| (\d) \| (\d+)% \| (\d+)% \| (\d+)% \|$", readme, re.M)
+    assert {name for name, *_ in rows} == {"unet-scenes", "dit-scenes"}
+    for name, world, rec, eye, judged in rows:
+        eye_row = q["eye_calibration"][name]["all"]
+        assert int(world) == q[name]["scene_world"]
+        assert int(rec) == round(100 * q[name]["recognisable_rate"])
+        assert int(eye) == round(100 * eye_row["eye_clean"])
+        assert int(judged) == round(100 * eye_row["judge_recognisable"])
