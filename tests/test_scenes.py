@@ -169,6 +169,12 @@ def test_sentences_outside_the_grammar_are_refused():
         scenes.parse("a cat in a submarine")
     with pytest.raises(ValueError, match="only understood"):
         scenes.parse("the pup sitting on a rocket")
+    with pytest.raises(ValueError, match="'beside' relates the pup or the rocket, not the moon"):
+        scenes.parse("the pup sitting in a rocket, beside the moon")  # not a silent "pup beside the rocket"
+    with pytest.raises(ValueError, match="'near' relates the moon, not the rocket"):
+        scenes.parse("the pup near the rocket under the moon")
+    with pytest.raises(ValueError, match="both ways"):
+        scenes.parse("a rocket flying and standing")
     with pytest.raises(ValueError, match="does not name"):
         scenes.parse("a pup sitting in the night sky near the moon")
     with pytest.raises(ValueError, match="no scene"):

@@ -94,6 +94,7 @@ _ONLY_IN = {"on": "on the ground", "ground": "on the ground", "next": "next to",
             "far": "far from", "from": "far from"}
 _RELATION_WORDS = {"inside", "beside", "near", "close", "far", "from", "left", "right", "flying", "standing",
                    "on", "ground", "next"}
+_ADJECTIVES = {"a", "an", "the", "blue", *ROCKET_COLOURS, *MOON_PHASES}
 VOCABULARY = sorted(_FILLER | set(_NOUNS) | _RELATION_WORDS
                     | set(ROCKET_COLOURS) | set(MOON_PHASES))
 
@@ -117,26 +118,31 @@ def parse(text: str) -> dict[str, bool | str | None]:
             out["phase"] = words[i - 1]
     text = " ".join(words)
 
-    def said(*phrases):
-        return any(re.search(rf"\b{p}\b", text) for p in phrases)
-
     for w, phrase in _ONLY_IN.items():
         if w in words and text.count(f" {w} ") + text.startswith(f"{w} ") + text.endswith(f" {w}") \
                 != len(re.findall(rf"\b{phrase}\b", text)):
             raise ValueError(f"cannot read {text!r}: {w!r} is only understood in {phrase!r} "
                              "(the pup sits in or beside the rocket)")
-    if said("sitting in", "riding in", "inside"):
-        out["pup_in_rocket"] = True
-    if said("beside", "next to"):
-        out["pup_in_rocket"] = False
-    if said("near", "close to"):
-        out["rocket_near_moon"] = True
-    if said("far from"):
-        out["rocket_near_moon"] = False
-    if said("flying"):
-        out["rocket_flying"] = True
-    if said("standing", "on the ground"):
-        out["rocket_flying"] = False
+    # each relation phrase: the fact it states, and the objects that may follow it ("it" is not checked)
+    phrases = {"sitting in": ("pup_in_rocket", True, {"rocket"}), "riding in": ("pup_in_rocket", True, {"rocket"}),
+               "inside": ("pup_in_rocket", True, {"rocket"}), "beside": ("pup_in_rocket", False, {"pup", "rocket"}),
+               "next to": ("pup_in_rocket", False, {"pup", "rocket"}), "near": ("rocket_near_moon", True, {"moon"}),
+               "close to": ("rocket_near_moon", True, {"moon"}), "far from": ("rocket_near_moon", False, {"moon"}),
+               "flying": ("rocket_flying", True, None), "standing": ("rocket_flying", False, None),
+               "on the ground": ("rocket_flying", False, None)}
+    for phrase, (fact, value, objects) in phrases.items():
+        for m in re.finditer(rf"\b{phrase}\b", text):
+            j = len(text[:m.end()].split())  # the noun phrase right after it: articles, adjectives, a noun
+            while j < len(words) and words[j] in _ADJECTIVES:
+                j += 1
+            named = _NOUNS.get(words[j]) if j < len(words) else None
+            if objects and named and named not in objects:
+                raise ValueError(f"cannot read {text!r}: {phrase!r} relates the {' or the '.join(sorted(objects))}, "
+                                 f"not the {named} (in the scene grammar the pup sits in or beside the "
+                                 "rocket, and the rocket is near or far from the moon)")
+            if out[fact] is not None and out[fact] != value:
+                raise ValueError(f"cannot read {text!r}: it says {fact.replace('_', ' ')} both ways")
+            out[fact] = value
     for m in re.finditer(r"\bto the (left|right) of\b", text):
         before = [n for i, n in nouns if i < len(text[:m.start()].split())]
         after = [n for i, n in nouns if i >= len(text[:m.end()].split())]
