@@ -151,19 +151,18 @@ def bench_teams(training: dict[str, dict], sizes: Sizes = FULL) -> dict:
             continue
         s = bench_sampling(model, sizes.team_images, sizes.steps, sizes.reps)
         tr = training[name]
-        final = {"step": card["steps"], **probe(model)}
-        # a card's curve was read by the judge of its day; only one read by today's judge is comparable
-        same_judge = card.get("curve_judge_version", 1) == judge.config.version
-        curve = [p for p in card.get("curve", []) if p["step"] < card["steps"] and same_judge] + [final]
+        # the card's probes were read by the judge of their day (v1 before the card says otherwise); the
+        # final model is read here by today's judge. Each point says which judge read it.
+        final = {"step": card["steps"], **probe(model), "judge": judge.config.version}
+        then = card.get("curve_judge_version") or 1
+        curve = [p | {"judge": then} for p in card.get("curve", []) if p["step"] < card["steps"]] + [final]
         teams[name] = {"team": team, "parameters": model.num_params(),
                        "gflop_per_forward": s["gflop_per_forward"] / s["images"],  # one image
                        "seconds_per_image": s["seconds"] / s["images"], "train_steps": card["steps"],
                        "train_batch": tr["batch"], "train_seconds_per_step": tr["seconds_per_step"],
                        "train_gflop_per_step": tr["gflop_per_step"],
                        "train_cpu_minutes": card["steps"] * tr["seconds_per_step"] / 60,
-                       "train_pflop": card["steps"] * tr["gflop_per_step"] / 1e6, "curve": curve,
-                       "curve_judged_by": f"judge v{judge.config.version}" if same_judge else
-                       f"final model only: the card's curve was read by judge v{card.get('curve_judge_version', 1)}"}
+                       "train_pflop": card["steps"] * tr["gflop_per_step"] / 1e6, "curve": curve}
     ready = {k: v for k, v in teams.items() if "skipped" not in v}
     if len(ready) < 2:
         return {"teams": teams, "equal_budget": []}
@@ -181,10 +180,11 @@ def bench_teams(training: dict[str, dict], sizes: Sizes = FULL) -> dict:
             done = step >= t["train_steps"] - 0.5  # the budget outlasts this team's training: its final model
             at = t["train_steps"] if done else step
             row[name] = {"step": round(at), "finished_early": done and step > t["train_steps"] * 1.01,
+                         "judge": curve_at(t["curve"], at, "judge"),  # a fraction where two judges' points meet
                          "recognisable_rate": curve_at(t["curve"], at, "recognisable_rate"),
                          "frechet_distance": curve_at(t["curve"], at, "frechet_distance")}
         rows.append(row)
-    return {"teams": teams, "equal_budget": rows, "probe_images": sizes.probe_images}
+    return {"teams": teams, "equal_budget": rows, "probe_images": sizes.probe_images, "judge": judge.config.version}
 
 
 def bench_quality(n: int, train_pool: int) -> dict:

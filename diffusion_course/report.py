@@ -163,9 +163,10 @@ def head_to_head_markdown(h: dict) -> list[str]:
                  + " | ".join(pct(t["curve"][-1]["recognisable_rate"])
                                                              for t in ready.values()) + " |")
     if h["equal_budget"]:
-        judged = "; ".join(f"{t['team']}: {t.get('curve_judged_by', 'its card')}" for t in ready.values())
-        lines += ["", f"At an equal training budget (quality read off each card's probe curve, where today's judge "
-                      f"read it; {judged}):", "",
+        lines += ["", f"At an equal training budget (quality read off each card's probe curve; the final models "
+                      f"read by today's judge v{h.get('judge', 1)}, the probes during training by the judge of their "
+                      "day, marked †: judge v1 flattered Team Transformers, so a † figure is not comparable with an "
+                      "unmarked one):", "",
                   "| budget | " + " | ".join(f"{t['team']}: step, recognisable, Fréchet"
                                          for t in ready.values()) + " |",
                   "|---" * (len(ready) + 1) + "|"]
@@ -175,6 +176,7 @@ def head_to_head_markdown(h: dict) -> list[str]:
                 c = row[k]
                 fd = "" if c["frechet_distance"] is None else f", {c['frechet_distance']:.1f}"
                 done = " (done)" if c["finished_early"] else ""
-                cells.append(f"{c['step']}{done}, {pct(c['recognisable_rate'])}{fd}")
+                then = c.get("judge") is not None and c["judge"] != h.get("judge", 1)
+                cells.append(f"{c['step']}{done}, {pct(c['recognisable_rate'])}{fd}{' †' if then else ''}")
             lines.append(f"| {row['budget']} | " + " | ".join(cells) + " |")
     return lines

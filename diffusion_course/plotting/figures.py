@@ -117,8 +117,17 @@ def quality_curves(teams: dict, budget: str = "minutes", key: str = "recognisabl
         steps = [p["step"] for p in t["curve"]]
         xs = [s * per_step for s in steps]
         ys = [p[key] * (100 if key == "recognisable_rate" else 1) for p in t["curve"]]
-        line, = ax.plot(xs, ys, "o", ms=3, label=f"{t['team']} ({name})")
+        judges = [p.get("judge", 1) for p in t["curve"]]
+        now = judges[-1]  # the final model, read by today's judge
+        old = [i for i, j in enumerate(judges) if j != now]
+        line, = ax.plot([xs[i] for i in old], [ys[i] for i in old], "o", ms=3,
+                        label=f"{t['team']} ({name}), read in training by judge v{judges[0]}" if old else None)
+        now_pts = [i for i, j in enumerate(judges) if j == now]
+        ax.plot([xs[i] for i in now_pts], [ys[i] for i in now_pts], "*", ms=10, color=line.get_color(),
+                label=f"{t['team']} ({name}), read by today's judge v{now}")
         for i in range(len(xs) - 1):  # probes far apart: dotted, nothing was measured in between
+            if judges[i] != judges[i + 1]:
+                continue  # two judges' readings are not one curve
             ls = "-" if steps[i + 1] - steps[i] <= 1000 else ":"
             ax.plot(xs[i:i + 2], ys[i:i + 2], color=line.get_color(), ls=ls)
     ax.set_xlabel("training CPU minutes" if budget == "minutes" else "training PFLOP")

@@ -167,7 +167,8 @@ def scoreboard(results: dict) -> dict:
 
 def equal_budgets(head_to_head: dict) -> None:
     """Print ``bench``'s equal-budget rows: each team's step and recognisable rate at each budget
-    (read off the probe curves; "not measured" where the probes around that step are far apart)."""
+    (read off the probe curves; "not measured" where the probes around that step are far apart;
+    † where a figure was read during training by an earlier judge than today's)."""
     teams = head_to_head["teams"]
     rows = {}
     for row in head_to_head["equal_budget"]:
@@ -180,7 +181,8 @@ def equal_budgets(head_to_head: dict) -> None:
         for name, t in teams.items():
             c = row[name]
             rate = "not measured" if c["recognisable_rate"] is None else f"{c['recognisable_rate']:.0%}"
-            rows[label][t["team"]] = f"step {c['step']}{' (finished)' if c['finished_early'] else ''}, {rate}"
+            then = " †" if c.get("judge") is not None and c["judge"] != head_to_head.get("judge", 1) else ""
+            rows[label][t["team"]] = f"step {c['step']}{' (finished)' if c['finished_early'] else ''}, {rate}{then}"
     table(rows)
 
 
