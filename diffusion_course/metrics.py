@@ -57,7 +57,7 @@ def check_images(x: torch.Tensor, size: int = scenes.SIZE) -> None:
         shape = tuple(x.shape) if torch.is_tensor(x) else type(x).__name__
         raise ValueError(f"expected float images of shape (B, 3, {size}, {size}) in [-1, 1], got shape {shape}")
     if len(x) and (not x.is_floating_point() or x.min() < -1.001 or x.max() > 1.001):
-        lo, hi = (x.min().item(), x.max().item()) if len(x) else (0, 0)
+        lo, hi = x.min().item(), x.max().item()
         raise ValueError(f"expected float images of shape (B, 3, {size}, {size}) in [-1, 1], got {x.dtype} in "
                          f"[{lo:.3g}, {hi:.3g}]; images in [0, 1] are turned into [-1, 1] by x * 2 - 1")
 
@@ -116,10 +116,8 @@ def reading_facts(r: dict) -> list[dict]:
         f = {"pup": pup, "rocket": rocket, "moon": moon,
              "colour": COLOURS[int(r["colour"][b].argmax())] if rocket else None,
              "phase": PHASES[int(r["phase"][b].argmax())] if moon else None}
-        applies = {"pup_in_rocket": pup and rocket, "rocket_near_moon": rocket and moon,
-                   "rocket_left_of_moon": rocket and moon, "rocket_flying": rocket}
-        applies["pup_left_of_rocket"] = pup and rocket and not bool(rel["pup_in_rocket"][b])
-        out.append(f | {k: bool(rel[k][b]) if applies[k] else None for k in scenes.RELATIONS})
+        ok = scenes.applies(pup, rocket, moon, pup_in=bool(rel["pup_in_rocket"][b]))
+        out.append(f | {k: bool(rel[k][b]) if ok[k] else None for k in scenes.RELATIONS})
     return out
 
 
@@ -152,7 +150,8 @@ def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
 
 def judged_fid(judge, x: torch.Tensor, reference: torch.Tensor) -> float:
     """Frechet distance between the judge's features of ``x`` and of ``reference``."""
-    return frechet_distance(read(judge, x)["features"], read(judge, reference)["features"])
+    return frechet_distance(read(judge, x, redraw_objects=False)["features"],
+                            read(judge, reference, redraw_objects=False)["features"])
 
 
 def _contents(r: dict) -> torch.Tensor:
@@ -165,7 +164,7 @@ def coverage(judge, x: torch.Tensor, reference: torch.Tensor) -> dict:
     """Total-variation distance (0 = same, 1 = disjoint) between the distributions of judged
     contents (8 object combinations; rocket colours) of ``x`` and of real ``reference`` scenes.
     Misleads with few images: each category needs several members."""
-    return coverage_reading(read(judge, x), read(judge, reference))
+    return coverage_reading(read(judge, x, redraw_objects=False), read(judge, reference, redraw_objects=False))
 
 
 def coverage_reading(rx: dict, rr: dict) -> dict:
@@ -193,7 +192,8 @@ def diversity(judge, x: torch.Tensor, reference: torch.Tensor, collapse_below: f
     """Mean pairwise distance of judge features, as a ratio to real scenes' (1 = as varied as real).
     A generator that draws (nearly) the same picture every time scores near 0 and is flagged
     ``collapsed``. Misleads when variety is all noise: read it beside recognisable_rate."""
-    return diversity_reading(read(judge, x), read(judge, reference), collapse_below)
+    return diversity_reading(read(judge, x, redraw_objects=False), read(judge, reference, redraw_objects=False),
+                             collapse_below)
 
 
 def diversity_reading(rx: dict, rr: dict, collapse_below: float = COLLAPSE_BELOW) -> dict:

@@ -120,15 +120,16 @@ def fit(img: torch.Tensor, lab: scenes.SceneLabels, rounds: int = FIT_ROUNDS):
     sky = _sky(img, outside)
     for r in range(rounds):
         for name in list(lay):
+            error = (img - _composite(sky, lay)).abs().sum(0)[window[name]].sum()  # of the current labels
             for key, step in SEARCH[name].items():
-                best = ((img - _composite(sky, lay)).abs().sum(0)[window[name]].sum(), lab, lay[name])
+                best = (error, lab, lay[name])
                 for d in (-step / 2 ** r, step / 2 ** r):
                     cand = _moved(lab, key, d)
                     trial = lay | _torch_layers(cand, (name,))
                     e = (img - _composite(sky, trial)).abs().sum(0)[window[name]].sum()
                     if e < best[0]:
                         best = (e, cand, trial[name])
-                lab, lay[name] = best[1], best[2]
+                error, lab, lay[name] = best
     return lab, lay, sky
 
 

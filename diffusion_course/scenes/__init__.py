@@ -34,6 +34,7 @@ from .labels import (
     WORLD,
     WORLDS,
     SceneLabels,
+    applies,
     facts,
     sample_labels,
 )
@@ -41,7 +42,7 @@ from .words import CHALLENGE_PROMPTS, VOCABULARY, caption, parse, phrasings, sat
 
 __all__ = ["CHALLENGE_PROMPTS", "FACTS", "FLAME", "MOON", "MOON_PHASES", "OBJECTS", "PUP_BLUE", "RELATIONS",
            "ROCKET_COLOURS", "SIZE", "SUPERSAMPLE", "VOCABULARY", "WINDOW", "WORLD", "WORLDS", "SceneLabels",
-           "ScenePool", "batch", "caption", "facts", "layers", "parse", "phrasings", "render", "sample_for",
+           "ScenePool", "applies", "batch", "caption", "facts", "layers", "parse", "phrasings", "render", "sample_for",
            "sample_labels", "satisfies", "scene"]
 
 

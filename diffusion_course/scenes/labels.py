@@ -86,22 +86,27 @@ class SceneLabels:
         return np.array([getattr(self, o) is not None for o in OBJECTS], dtype=np.float32)
 
 
+def applies(pup: bool, rocket: bool, moon: bool, pup_in: bool) -> dict[str, bool]:
+    """Which relations a scene with these objects has at all (the pup's side only when it is not inside)."""
+    return {"pup_in_rocket": pup and rocket, "pup_left_of_rocket": pup and rocket and not pup_in,
+            "rocket_near_moon": rocket and moon, "rocket_left_of_moon": rocket and moon, "rocket_flying": rocket}
+
+
 def facts(labels: SceneLabels) -> dict[str, bool | str | None]:
     """Everything a sentence could say about a scene, keyed by ``FACTS``: objects (bool), the
     rocket's colour and the moon's phase (or None), and each relation (None where it does not apply)."""
     pup, rocket, moon = labels.pup, labels.rocket, labels.moon
     s = labels.size / SIZE
-    both = pup is not None and rocket is not None
-    near = None
+    values = {"pup_in_rocket": labels.pup_in, "rocket_flying": labels.flying}
+    if pup is not None and rocket is not None:
+        values["pup_left_of_rocket"] = bool(pup[0] < rocket[0])
     if rocket is not None and moon is not None:
-        near = bool(np.hypot(rocket[0] - moon[0], rocket[1] - moon[1]) < 0.5 * (NEAR + FAR) * s)
+        values["rocket_near_moon"] = bool(np.hypot(rocket[0] - moon[0], rocket[1] - moon[1]) < 0.5 * (NEAR + FAR) * s)
+        values["rocket_left_of_moon"] = bool(rocket[0] < moon[0])
+    ok = applies(pup is not None, rocket is not None, moon is not None, labels.pup_in)
     return {"pup": pup is not None, "rocket": rocket is not None, "moon": moon is not None,
             "colour": labels.rocket_colour, "phase": labels.moon_phase,
-            "pup_in_rocket": labels.pup_in if both else None,
-            "pup_left_of_rocket": bool(pup[0] < rocket[0]) if both and not labels.pup_in else None,
-            "rocket_near_moon": near,
-            "rocket_left_of_moon": bool(rocket[0] < moon[0]) if near is not None else None,
-            "rocket_flying": labels.flying if rocket is not None else None}
+            **{k: values[k] if ok[k] else None for k in RELATIONS}}
 
 
 # --------------------------------------------------------------------------- sampling
