@@ -21,12 +21,15 @@ import sys
 import time
 from pathlib import Path
 
-from . import bench, calibration, checkpoints, clip, config, images, judging, metrics, samplers, scenes
+import torch
+
+from . import bench, calibration, checkpoints, clip, config, guidance, images, judging, metrics, samplers, scenes
 from .training import Trainer, mean_tail
 
 LOSS_TAIL = 200  # the card's final loss: the mean of the last LOSS_TAIL steps (the loss is noisy step to step)
 JUDGE_LOSS_TAIL = 100  # the same for the judge, whose shipped card was made with 100
-GRID_IMAGES, GRID_STEPS = 64, 50  # the sample grid written beside a trained model: 8 x 8 images, DDIM-50
+CFG_SCALE = 3.0  # classifier-free guidance for a model that listens, unless told otherwise
+GRID_IMAGES, GRID_STEPS, GRID_ROW = 64, 50, 8  # the sample grid written beside a trained model: 8 x 8 images, DDIM-50
 
 
 class Parser(argparse.ArgumentParser):
@@ -99,10 +102,20 @@ def cmd_train(args) -> None:
         "date": time.strftime("%Y-%m-%d"),
     }
     path = checkpoints.save_model(out, trainer.ema, card)
-    x = samplers.sample(trainer.ema, GRID_IMAGES, steps=GRID_STEPS, eta=args.eta, seed=0, progress=True)
-    images.save_grid(x, out.with_suffix(".png"), nrow=8)
+    images.save_grid(sample_grid(trainer.ema, args.eta), out.with_suffix(".png"), nrow=GRID_ROW)
     print(f"wrote {path}, {out.with_suffix('.json')}, {out.with_suffix('.png')} "
           f"({time.time() - started:.0f} s in all)")
+
+
+def sample_grid(model, eta: float = samplers.ETA) -> torch.Tensor:
+    """The picture written beside a trained model: 64 drawings (DDIM-50, seed 0); for a model that listens,
+    a row of 8 for each challenge prompt, with classifier-free guidance at ``CFG_SCALE``."""
+    if not model.listens:
+        return samplers.sample(model, GRID_IMAGES, steps=GRID_STEPS, eta=eta, seed=0, progress=True)
+    words = clip.load()
+    return torch.cat([samplers.sample(model, GRID_ROW, steps=GRID_STEPS, eta=eta, seed=0, progress=True,
+                                      **guided(model, prompt, CFG_SCALE, None, words))
+                      for prompt in scenes.CHALLENGE_PROMPTS])
 
 
 def cmd_judge(args) -> None:
@@ -136,9 +149,28 @@ def cmd_sample(args) -> None:
         shipped = [n for n in config.PRESETS if (checkpoints.DATA_DIR / f"{n}.safetensors").exists()]
         raise ValueError(f"{args.model!r} is the scene judge: it reads pictures but does not draw them; "
                          f"sample a denoiser ({', '.join(shipped) or 'none shipped here'}) or a .safetensors path")
+    kwargs = {}
+    if args.prompt is not None:
+        kwargs = guided(model, args.prompt, args.cfg, args.clip_guidance)
+    elif args.cfg is not None or args.clip_guidance is not None:
+        raise ValueError("guidance needs something to say: add --prompt \"the pup sitting in a rocket\"")
     x = samplers.sample(model, args.n, steps=args.steps, sampler=args.sampler, eta=args.eta, seed=args.seed,
-                        progress=True)
+                        progress=True, **kwargs)
     print(f"wrote {images.save_grid(x, args.out)}")
+
+
+def guided(model, prompt: str, cfg: float | None, clip_scale: float | None, words=None) -> dict:
+    """The sampler's arguments for drawing ``prompt``: a model that listens hears it (with classifier-free
+    guidance at ``cfg``, default ``CFG_SCALE``); CLIP guidance at ``clip_scale`` steers any model."""
+    words = words or clip.load()
+    if clip_scale is not None:
+        if cfg is not None:
+            raise ValueError("choose one kind of guidance: --cfg (a model that listens) or --clip-guidance")
+        return {"guide": guidance.ClipGuidance(*words, prompt, clip_scale)}
+    if not model.listens:
+        raise ValueError("this model does not listen to words: sample unet-words or dit-words, or steer it with "
+                         "--clip-guidance SCALE")
+    return {"prompt": clip.prompt(*words, prompt), "guide": guidance.ClassifierFree(CFG_SCALE if cfg is None else cfg)}
 
 
 def cmd_clip(args) -> None:
@@ -162,7 +194,7 @@ def cmd_calibrate(args) -> None:
 
 
 def cmd_bench(args) -> None:
-    bench.main(quick=args.quick, out=Path(args.out))
+    bench.main(quick=args.quick, out=Path(args.out), only=args.only)
 
 
 def main(argv=None) -> None:
@@ -195,6 +227,9 @@ def main(argv=None) -> None:
     s.add_argument("--eta", type=float, default=1.0)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--out", default="samples.png")
+    s.add_argument("--prompt", help="what to draw, e.g. \"the pup sitting in a rocket flying near the moon\"")
+    s.add_argument("--cfg", type=number(float, 0), help=f"classifier-free guidance scale (default {CFG_SCALE:g})")
+    s.add_argument("--clip-guidance", type=number(float, 0), help="CLIP guidance scale (any model)")
     s.set_defaults(func=cmd_sample)
     j = sub.add_parser("judge", help="train the scene judge and write data/judge.* with its validation")
     j.add_argument("--steps", type=number(int, 1), default=config.JudgeTrainConfig.steps)
@@ -213,6 +248,8 @@ def main(argv=None) -> None:
     b = sub.add_parser("bench", help="benchmarks: speed, FLOP utilisation -> results file")
     b.add_argument("--quick", action="store_true", help="a small version for CI")
     b.add_argument("--out", default="bench", help="folder for results.json and RESULTS.md")
+    b.add_argument("--only", choices=sorted(bench.SECTIONS),
+                   help="re-measure one section into the results already in --out")
     b.set_defaults(func=cmd_bench)
     args = p.parse_args(argv)
     try:

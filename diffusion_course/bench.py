@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from . import calibration, checkpoints, clip, metrics, report, scenes
+from . import calibration, checkpoints, clip, composition, guidance, metrics, report, scenes
 from .config import TRAIN_PRESETS, TrainConfig
 from .models import build
 from .report import GOAL_GROUPS, GOALS
@@ -53,12 +53,25 @@ class Sizes:
     quality_images: int = 256  # images per model in the quality table
     train_pool: int = 20000  # the denoisers' training scenes that memorisation compares against
     clip_images: int = 1024  # held-out scenes for the tiny CLIP's retrieval (in groups of 32) and relation pairs
+    # drawing from words (composition.py): drawings per team, prompt, kind of guidance and scale. The sweep's
+    # cost is teams x prompts x scales x images: a cell of 128 took 26 s for Team CNN and 95 s for Team
+    # Transformers with classifier-free guidance (2-core AVX-512 CPU), so the shipped run draws 64 per cell
+    words_images: int = 64
+    words_steps: int = 25  # DDIM steps of the sweep
+    cfg_scales: tuple[float, ...] = (1.0, 3.0)
+    words_prompts: int = len(scenes.CHALLENGE_PROMPTS)
+    # CLIP guidance costs a backward pass through the model and the CLIP per step: one prompt, fewer drawings.
+    # Prompt 1 (the pup beside a rocket flying near the moon) is one the unconditional models' world holds
+    clip_scales: tuple[float, ...] = (0.0, 30.0, 100.0)
+    clip_prompt: int = 1
+    clip_guided_images: int = 32
 
 
 FULL = Sizes()
 QUICK = Sizes(matmul=512, train_batch=16, train_reps=2, team_batch=16, team_reps=1, steps=10, reps=1,
               team_images=4, probe_images=16, quality_images=32, train_pool=1000,
-              clip_images=64)
+              clip_images=64, words_images=8, words_steps=5, cfg_scales=(1.0, 4.0), clip_scales=(0.0, 30.0),
+              clip_prompt=0, clip_guided_images=8, words_prompts=1)
 
 
 def _best_time(fn, reps: int, warmup: int = 1) -> float:
@@ -232,6 +245,56 @@ def bench_clip(n: int) -> dict:
             "train_minutes": card["train_seconds"] / 60, "train_steps": card["steps"], "train_machine": card["machine"]}
 
 
+def bench_cfg_cost(model, words, n: int, steps: int, reps: int) -> dict:
+    """A classifier-free guided sample (one batched pass on 2n images per step) vs a plain conditional one,
+    timed alternately in one run."""
+    p = clip.prompt(*words, scenes.CHALLENGE_PROMPTS[0])
+    plain, guided = [], []
+    for _ in range(reps):
+        plain.append(_best_time(lambda: sample(model, n, steps=steps, seed=0, prompt=p), 1, warmup=0))
+        guided.append(_best_time(lambda: sample(model, n, steps=steps, seed=0, prompt=p,
+                                                guide=guidance.ClassifierFree(3.0)), 1, warmup=0))
+    return {"images": n, "steps": steps, "plain_seconds": min(plain), "cfg_seconds": min(guided),
+            "ratio": min(guided) / min(plain)}
+
+
+def bench_words(sizes: Sizes = FULL) -> dict:
+    """Drawing from words: the cost of classifier-free guidance, and the challenge re-run (composition,
+    recognisable, diversity per team, prompt, kind of guidance and scale; ``composition.sweep``)."""
+    try:
+        judge, words, unet = checkpoints.load_pretrained("judge", "cpu"), clip.load(), \
+            checkpoints.load_pretrained("unet-words", "cpu")
+    except checkpoints.CheckpointError as e:
+        return {"skipped": str(e)}
+    cost = bench_cfg_cost(unet, words, sizes.images, sizes.steps, sizes.reps)  # timed first, on a quiet machine
+    prompts = scenes.CHALLENGE_PROMPTS[:sizes.words_prompts]
+    def shown(c: composition.Score) -> None:
+        print(f"  {c.team}, {c.kind} {c.scale:g}, {c.prompt!r}: composition {c.composition:.0%}, "
+              f"recognisable {c.recognisable:.0%}, diversity {c.diversity:.2f} ({c.seconds:.0f} s)", flush=True)
+
+    scores = composition.sweep(judge, words, {"cfg": sizes.cfg_scales}, prompts, sizes.words_images,
+                               sizes.words_steps, progress=shown)
+    steered = [scenes.CHALLENGE_PROMPTS[sizes.clip_prompt]]
+    scores += composition.sweep(judge, words, {"clip": sizes.clip_scales}, steered,
+                                sizes.clip_guided_images, sizes.words_steps, reference_n=sizes.words_images,
+                                progress=shown)
+    real = {}
+    for prompt in prompts:  # the judge's ceiling: real scenes that satisfy the prompt (not those of the diversity)
+        x, _ = scenes.sample_for(prompt, sizes.words_images, seed=metrics.HELD_OUT_SEED + 1)
+        real[prompt] = metrics.matches(metrics.read(judge, x), prompt).float().mean().item()
+    best = composition.best(scores, "cfg")
+    top = max(best.values(), key=lambda b: b["composition"])
+    return {"cfg_cost": cost, "cfg_ratio": cost["ratio"], "n": sizes.words_images, "steps": sizes.words_steps,
+            "prompts": list(prompts),
+            "scales": {"cfg": list(sizes.cfg_scales), "clip": list(sizes.clip_scales)},
+            "clip_n": sizes.clip_guided_images,
+            "scores": composition.as_dicts(scores), "best": best, "best_clip": composition.best(scores, "clip"),
+            "real": real, "best_composition": top["composition"], "best_diversity": top["diversity"]}
+
+
+SECTIONS = {"words": bench_words}  # sections that ``bench --only NAME`` can re-measure into an existing results file
+
+
 def run(quick: bool = False) -> dict:
     sizes = QUICK if quick else FULL
     torch.manual_seed(0)
@@ -255,14 +318,20 @@ def run(quick: bool = False) -> dict:
         "annotation": bench_annotation(model, sizes.images, sizes.steps, sizes.reps),
         "quality": bench_quality(sizes.quality_images, sizes.train_pool),
         "clip": bench_clip(sizes.clip_images),
+        "words": bench_words(sizes),
     }
     results["head_to_head"] = bench_teams(results["training_per_team"], sizes)
     for tr in results["training"]:
         peak = peak16 if tr["precision"] != "fp32" else peak32
         tr["fraction_of_peak"] = tr["gflops"] / peak
     results["sampling"]["fraction_of_fp32_peak"] = results["sampling"]["gflops"] / peak32
+    return check_goals(results)
+
+
+def check_goals(results: dict) -> dict:
+    """Each measured section's goals (``report.GOALS``) and whether they were met, written into it."""
     for section, names in GOAL_GROUPS.items():
-        if "skipped" in results[section]:
+        if section not in results or "skipped" in results[section]:
             continue
         results[section]["goal"] = {name: GOALS[name].limit for name in names} | {
             "met": all(GOALS[name].met(results) for name in names)}
@@ -280,9 +349,23 @@ def load_results(path: str | Path = RESULTS) -> dict:
     return json.loads(path.read_text())
 
 
-def main(quick: bool = False, out: Path = Path("bench")) -> dict:
-    results = run(quick)
+def main(quick: bool = False, out: Path = Path("bench"), only: str | None = None) -> dict:
+    """Measure everything (or re-measure one section, ``only``, into the results already in ``out``) and
+    write results.json and RESULTS.md."""
     out = Path(out)
+    if only is None:
+        results = run(quick)
+    else:
+        if only not in SECTIONS:
+            raise ValueError(f"bench --only takes one of {', '.join(SECTIONS)}, got {only!r}")
+        results = load_results(out / "results.json")
+        if results["quick"] != quick:
+            held = "quick" if results["quick"] else "full"
+            raise ValueError(f"{out / 'results.json'} holds {held} results: re-measure a section at the same size "
+                             f"({'with' if results['quick'] else 'without'} --quick)")
+        results[only] = SECTIONS[only](QUICK if quick else FULL)
+        results[only]["date"] = time.strftime("%Y-%m-%d %H:%M")
+        results = check_goals(results)
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     page = report.markdown(results)

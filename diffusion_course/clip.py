@@ -42,11 +42,12 @@ from tqdm.auto import tqdm
 from . import scenes
 from .checkpoints import DATA_DIR, CheckpointError, machine
 from .config import ClipTrainConfig
-from .judging import blur  # one Gaussian blur for the package
+from .images import blur
 from .metrics import HELD_OUT_SEED, check_images
+from .precision import resolve_precision
+from .prompts import Prompt
 from .schedules import get as get_schedule
 from .schedules import predict_x0
-from .training import resolve_precision
 
 DIR = DATA_DIR / "clip-scenes"
 # open_clip's model config. Widths were chosen by measuring step times (see the card): the text
@@ -108,13 +109,13 @@ def load(path: str | Path = DIR, device: str | torch.device = "cpu"):
 
 # ----------------------------------------------------------------------------- reading words and images
 
-def tokenize(tokenizer, captions) -> torch.Tensor:
-    """Token ids (N, context_length). Refuses empty or non-string captions; warns and truncates the ones
-    longer than the context."""
+def tokenize(tokenizer, captions, allow_empty: bool = False) -> torch.Tensor:
+    """Token ids (N, context_length). Refuses empty (unless ``allow_empty``: the null prompt) or non-string
+    captions; warns and truncates the ones longer than the context."""
     if isinstance(captions, str):
         captions = [captions]
     captions = list(captions)
-    bad = [c for c in captions if not isinstance(c, str) or not c.strip()]
+    bad = [c for c in captions if not isinstance(c, str) or (not c.strip() and not allow_empty)]
     if bad or not captions:
         raise ValueError(f"captions must be non-empty strings, got {bad[:3] if bad else 'no captions'}")
     n = tokenizer.context_length
@@ -134,6 +135,27 @@ def encode_images(model, x: torch.Tensor) -> torch.Tensor:
 def encode_texts(model, tokenizer, captions) -> torch.Tensor:
     """Unit text embeddings (N, D) of captions."""
     return model.encode_text(tokenize(tokenizer, captions), normalize=True)
+
+
+@torch.no_grad()
+def prompt(model, tokenizer, captions) -> Prompt:
+    """What a denoiser that listens reads of ``captions`` (``prompts.Prompt``): the text transformer's token
+    vectors (after its final LayerNorm, caught with a hook on ``ln_final``), the mask of real tokens, the
+    unit caption embedding, and the tokens as text. The empty caption "" is the null prompt."""
+    ids = tokenize(tokenizer, captions, allow_empty=True)  # (B, L), padding 0 after the end token
+    seen = {}
+    hook = model.ln_final.register_forward_hook(lambda _m, _i, out: seen.update(tokens=out))
+    try:
+        pooled = model.encode_text(ids, normalize=True)  # (B, E)
+    finally:
+        hook.remove()
+    end = ids.argmax(dim=-1)  # the end-of-text token has the largest id (open_clip's own pooling rule)
+    mask = torch.arange(ids.shape[1])[None] <= end[:, None]  # (B, L)
+    names = {tokenizer.sot_token_id: "<start>", tokenizer.eot_token_id: "<end>"}
+    words = [[names.get(i, tokenizer.decode([i]).strip()) for i in row[:n + 1].tolist()]
+             for row, n in zip(ids, end.tolist())]
+    return Prompt([captions] if isinstance(captions, str) else list(captions), seen["tokens"].float(), mask,
+                  pooled.float(), words)
 
 
 @torch.no_grad()

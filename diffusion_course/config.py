@@ -22,6 +22,10 @@ class UNetConfig:
     heads: int = 4
     groups: int = 8  # GroupNorm groups
     cond_dim: int = 0  # size of an optional conditioning vector (0: unconditional)
+    # words: the width and length of the prompt's token vectors read by cross-attention (0: no words).
+    # Cross-attention sits beside every self-attention (attn_levels and the bottleneck).
+    context_dim: int = 0
+    context_len: int = 0
     schedule: str = "cosine"
     T: int = 1000
     kind: str = "unet"
@@ -41,6 +45,8 @@ class DiTConfig:
     long_skips: bool = True  # U-ViT (Bao et al. 2023): shallow block i feeds deep block depth-1-i
     conv_out: bool = True  # a 3x3 conv after unpatchify smooths patch seams
     cond_dim: int = 0
+    context_dim: int = 0  # words: cross-attention in every block to the prompt's tokens (0: none)
+    context_len: int = 0
     schedule: str = "cosine"
     T: int = 1000
     kind: str = "dit"
@@ -73,6 +79,12 @@ class TrainConfig:
     seed: int = 0
     precision: str = "auto"  # "fp32" | "bf16" | "auto" (bf16 only where the CPU does it natively)
     checkpoint_every: int = 250  # steps
+    # models that listen (context_dim > 0): each scene's caption in a fresh phrasing, replaced by the
+    # empty caption this often so that one model is both conditional and unconditional (Ho & Salimans 2022)
+    cond_dropout: float = 0.15
+    plain_share: float = 0.35  # captions said plainly, without colours and phases ("the pup in a rocket near the moon")
+    clip: str = "clip-scenes"  # the frozen tiny CLIP whose text encoder reads the captions (a folder in data/)
+    init_from: str = ""  # start from a shipped model's weights (the new layers start as the identity)
 
 
 @dataclass(frozen=True)
@@ -124,12 +136,21 @@ PRESETS: dict[str, object] = {
     "dit-tiny": DiTConfig(patch=4, width=32, depth=2, heads=2),  # for tests
     "dit-small": DiTConfig(patch=4, width=96, depth=4, heads=4),  # notebook 05's live run
     "dit-scenes": DiTConfig(),  # Team Transformers, the shipped model
+    # models that listen: the shipped shapes plus cross-attention to the tiny CLIP's tokens (width 64,
+    # context 24) and its pooled caption embedding (64) added to the time embedding
+    "unet-words": UNetConfig(cond_dim=64, context_dim=64, context_len=24),
+    "dit-words": DiTConfig(cond_dim=64, context_dim=64, context_len=24),
+    "unet-words-tiny": UNetConfig(channels=(16, 32, 32), blocks=1, cond_dim=64, context_dim=64, context_len=24),
+    "dit-words-tiny": DiTConfig(patch=4, width=32, depth=2, heads=2, cond_dim=64, context_dim=64, context_len=24),
 }
 
 TRAIN_PRESETS: dict[str, TrainConfig] = {
     "quick": TrainConfig(steps=300, pool_size=4096, checkpoint_every=100),
     "unet-scenes": TrainConfig(steps=7000, lr=2e-3, warmup=200),
     "dit-scenes": TrainConfig(steps=5000, lr=1e-3, warmup=300),
+    # fine-tuned from the shipped unconditional models on scene world 2 with captions
+    "unet-words": TrainConfig(steps=4000, lr=1e-3, warmup=100, init_from="unet-scenes"),
+    "dit-words": TrainConfig(steps=2500, lr=7e-4, warmup=100, init_from="dit-scenes"),
 }
 
 

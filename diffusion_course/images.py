@@ -7,16 +7,19 @@ here, so there is exactly one rounding rule:
     u8 = round((x + 1) * 127.5),    x = u8 / 127.5 - 1
 
 A single-channel map (h, w) — a feature map's activity, an attention map, a gradient — is
-shown as a heatmap scaled to its own range. Nothing here imports torch.nn, ipywidgets or
-pyplot; ``plotting`` and ``widgets`` build on it.
+shown as a heatmap scaled to its own range. ``blur`` is the one Gaussian blur (the judge's
+negatives, the tiny CLIP's dusty drawings). Nothing here imports ipywidgets or pyplot;
+``plotting`` and ``widgets`` build on it.
 """
 from __future__ import annotations
 
 import io
+import math
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from matplotlib import colormaps
 from PIL import Image
 
@@ -87,3 +90,14 @@ def save_grid(x: torch.Tensor, path: str | Path, nrow: int | None = None, scale:
     path.parent.mkdir(parents=True, exist_ok=True)
     enlarge(grid(x, nrow), scale).save(path)
     return path
+
+
+def blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Gaussian blur of images (B, C, H, W) with std ``sigma`` pixels (separable, reflected edges)."""
+    k = int(2 * math.ceil(2 * sigma) + 1)
+    r = torch.arange(k, dtype=torch.float32) - k // 2
+    g = torch.exp(-r ** 2 / (2 * sigma ** 2))
+    g = (g / g.sum()).to(x)
+    c = x.shape[1]
+    x = F.conv2d(F.pad(x, (k // 2,) * 4, mode="reflect"), g.view(1, 1, 1, k).expand(c, 1, 1, k), groups=c)
+    return F.conv2d(x, g.view(1, 1, k, 1).expand(c, 1, k, 1), groups=c)

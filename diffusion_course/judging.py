@@ -14,7 +14,6 @@ model it never saw.
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import torch
 import torch.nn.functional as F
@@ -23,11 +22,12 @@ from tqdm.auto import tqdm
 
 from . import scenes
 from .config import JudgeConfig, JudgeTrainConfig
-from .images import dequantize
+from .images import blur, dequantize
 from .metrics import HELD_OUT_SEED, label_accuracy, label_targets, recognisable, reference_scenes
 from .models import build
+from .precision import resolve_precision
 from .samplers import sample_many
-from .training import Trainer, resolve_precision
+from .training import Trainer
 
 JUDGE_SEED = 100  # the judge's real scenes: seeds far from the denoisers' training seeds (0)
 # seed offsets, so that each source of randomness in training and validation is its own
@@ -40,17 +40,6 @@ SHOWN_PER_SET = 16  # of which the first few go into the grids of accepted / rej
 
 
 # ----------------------------------------------------------------------------- what is not a scene
-
-def blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Gaussian blur of images (B, C, H, W) with std ``sigma`` pixels (separable, reflected edges)."""
-    k = int(2 * math.ceil(2 * sigma) + 1)
-    r = torch.arange(k, dtype=torch.float32) - k // 2
-    g = torch.exp(-r ** 2 / (2 * sigma ** 2))
-    g = (g / g.sum()).to(x)
-    c = x.shape[1]
-    x = F.conv2d(F.pad(x, (k // 2,) * 4, mode="reflect"), g.view(1, 1, 1, k).expand(c, 1, 1, k), groups=c)
-    return F.conv2d(x, g.view(1, 1, k, 1).expand(c, 1, k, 1), groups=c)
-
 
 def corrupt(x: torch.Tensor, kind: str, g: torch.Generator) -> torch.Tensor:
     """Turn clean scenes (B, 3, H, W) in [-1, 1] into images that are *not* clean scenes."""

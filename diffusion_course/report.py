@@ -41,12 +41,18 @@ GOALS = {
     "clip_relations": Goal("clip", "relation_pairs", 0.90, False, "{:.0%} on relation pairs"),
     "clip_x0_hat": Goal("clip", "x0_hat_image_to_text", 0.80, False, "{:.0%} on x̂₀ at t = 500"),
     "clip_train_minutes": Goal("clip", "train_minutes", 10.0, True, "{:g} min of training"),
+    # drawing from words (composition.py): classifier-free guidance's cost, the best team at its best scale
+    "cfg_cost": Goal("words", "cfg_ratio", 2.05, True, "{:g}x an unguided step"),
+    "composition": Goal("words", "best_composition", 0.90, False, "{:.0%} composition (best team, best scale)"),
+    "composition_diversity": Goal("words", "best_diversity", 0.8, False, "{:g} of real scenes' diversity"),
 }
 # the goals of each results section, read together
 GOAL_GROUPS = {"sampling": ("ddim_seconds", "ddim_fraction"), "annotation": ("annotation_time", "annotation_memory"),
                "clip": ("clip_image_to_text", "clip_text_to_image", "clip_relations", "clip_x0_hat",
-                        "clip_train_minutes")}
-GOAL_TITLES = {"sampling": "DDIM goal", "annotation": "Annotation goal", "clip": "Tiny CLIP goal"}
+                        "clip_train_minutes"),
+               "words": ("cfg_cost", "composition", "composition_diversity")}
+GOAL_TITLES = {"sampling": "DDIM goal", "annotation": "Annotation goal", "clip": "Tiny CLIP goal",
+               "words": "Drawing-from-words goal"}
 
 
 def goal_line(r: dict, section: str) -> str:
@@ -102,6 +108,7 @@ def markdown(r: dict) -> str:
                          f"{memorised:.0%} |")
         lines += eye_markdown(q.get("eye_calibration", {"skipped": "not measured"}))
     lines += clip_markdown(r.get("clip", {"skipped": "not in these results"}))
+    lines += words_markdown(r.get("words", {"skipped": "not in these results"}))
     lines += head_to_head_markdown(r["head_to_head"])
     fp32, bf16 = r["training"][0], r["training"][1]
     lines += ["", f"bf16 autocast trains {fp32['seconds_per_step'] / bf16['seconds_per_step']:.2f}x as fast as fp32 "
@@ -122,6 +129,31 @@ def clip_markdown(c: dict) -> list[str]:
             f"| relation pairs (same words, one relation changed) | {c['relation_pairs']:.1%} ({rel}) |",
             f"| top-1 image→text on the shipped U-Net's x̂₀ at t = 500 | {c['x0_hat_image_to_text']:.1%} |",
             f"| training (its card, {c['train_machine']}) | {c['train_minutes']:.1f} min, {c['train_steps']} steps |"]
+
+
+def words_markdown(w: dict) -> list[str]:
+    """Drawing from words: classifier-free guidance's cost and the challenge re-run (composition.py)."""
+    if "skipped" in w:
+        return ["", f"Drawing from words: skipped ({w['skipped']})"]
+    c = w["cfg_cost"]
+    lines = ["", f"Drawing from words ({w['n']} drawings per cell, {w.get('clip_n', w['n'])} with CLIP guidance, "
+                 f"DDIM-{w['steps']}, the same seeds for every cell; composition: the judge reads everything the "
+                 "prompt says; ± the 95 % interval; diversity: ratio to real scenes that satisfy the prompt). "
+                 "Classifier-free guidance costs "
+                 f"{c['ratio']:.2f}x a plain conditional sample ({c['cfg_seconds']:.2f} s vs "
+                 f"{c['plain_seconds']:.2f} s, DDIM-{c['steps']}, {c['images']} images, unet-words).", "",
+             "| prompt (real scenes' composition) | team | guidance | scale | composition | recognisable | diversity |",
+             "|---|---|---|---|---|---|---|"]
+    for s in w["scores"]:
+        lines.append(f"| {s['prompt']} ({w['real'].get(s['prompt'], float('nan')):.0%}) | {s['team']} ({s['model']}) | "
+                     f"{s['kind']} | {s['scale']:g} | {s['composition']:.0%} ± {s['composition_ci']:.0%} | "
+                     f"{s['recognisable']:.0%} | {s['diversity']:.2f} |")
+    for kind, key in (("classifier-free", "best"), ("CLIP", "best_clip")):
+        for team, b in w[key].items():
+            lines.append(f"\n{team}, {kind} guidance, best scale {b['scale']:g}: composition {b['composition']:.0%} "
+                         f"over the prompts it drew (worst: {b['worst_composition']:.0%} on {b['worst_prompt']!r}), "
+                         f"recognisable {b['recognisable']:.0%}, diversity {b['diversity']:.2f}.")
+    return lines
 
 
 def eye_markdown(e: dict) -> list[str]:

@@ -49,10 +49,11 @@ class StepRecord:
     extras: dict = field(default_factory=dict)  # e.g. what guidance did
 
 
-# The guidance hook: cond_fn(x_t, t, eps_hat, extras) -> guided eps_hat. It runs at every step after
-# the model, may store what it did in ``extras`` (recorded by ``trace.annotate`` when a tensor), and
-# is how classifier-free and CLIP guidance plug into the one sampling loop.
-CondFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, dict], torch.Tensor]
+# The guidance hook: guide(model, x_t, t, extras, **model_kwargs) -> eps_hat, called at every step in
+# place of the plain model call. It may run the model as it likes (guidance.ClassifierFree: twice in one
+# batch; guidance.ClipGuidance: with gradients) and store what it did in ``extras`` (recorded by
+# ``trace.annotate`` when a tensor). It is how guidance plugs into the one sampling loop.
+Guide = Callable[..., torch.Tensor]
 
 
 def check_sampling(n: int | None, steps: int | None, T: int, eta: float) -> None:
@@ -80,13 +81,13 @@ def denoise(
     eta: float = 0.0,
     generator: torch.Generator | None = None,
     clip_x0: bool = True,
-    cond_fn: CondFn | None = None,
+    guide: Guide | None = None,
     **model_kwargs,
 ) -> Iterator[StepRecord]:
     """Denoise ``x_T`` step by step, yielding a StepRecord per step.
 
     ``model(x_t, t, **model_kwargs)`` returns eps_hat; ``steps`` (default: all T) are spread
-    evenly over the schedule; ``cond_fn`` may change eps_hat at each step (guidance, see ``CondFn``).
+    evenly over the schedule; ``guide`` computes eps_hat at each step instead (guidance, see ``Guide``).
     """
     if sampler not in SAMPLERS:
         raise ValueError(f"unknown sampler {sampler!r}; choose one of {SAMPLERS}")
@@ -99,11 +100,12 @@ def denoise(
         ab_t = alpha_bar[t]
         ab_prev = alpha_bar[t_prev] if t_prev >= 0 else torch.ones((), dtype=torch.float64)
         t_batch = torch.full((x.shape[0],), t, device=x.device, dtype=torch.long)
-        with torch.no_grad():
-            eps_hat = model(x, t_batch, **model_kwargs)
         extras: dict = {}
-        if cond_fn is not None:
-            eps_hat = cond_fn(x, t_batch, eps_hat, extras)
+        if guide is None:
+            with torch.no_grad():
+                eps_hat = model(x, t_batch, **model_kwargs)
+        else:
+            eps_hat = guide(model, x, t_batch, extras, **model_kwargs)
         x0_hat = predict_x0(x, eps_hat, ab_t)  # (x_t - sqrt(1 - ab_t) eps_hat) / sqrt(ab_t), eq. 15
         if clip_x0:
             x0_hat = x0_hat.clamp(-1, 1)

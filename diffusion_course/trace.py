@@ -93,6 +93,7 @@ def attention_distance(probs: torch.Tensor) -> torch.Tensor:
 
 # ----------------------------------------------------------------------------- annotated sampling
 
+QUIET_WORDS = ("<start>", "<end>", "a", "an", "the", ",")  # tokens ``loudest_word`` passes over
 STORE = torch.float16  # recorded tensors are kept as fp16 on the CPU: half the memory of fp32
 MB = 1_000_000  # budgets are in megabytes (10^6 bytes)
 IMAGES = ("x_t", "x0_hat", "eps_hat")
@@ -106,8 +107,11 @@ class Trace:
     Per recorded step s (``steps[s]`` is the sampler's step number, ``t[s]`` the timestep):
     ``x_t``, ``x0_hat``, ``eps_hat``: (S, B, C, H, W); ``taps[name]``: (S, B, ...) — feature
     maps (S, B, C, h, w) or attention probabilities (S, B, heads, queries, keys);
-    tokens (S, B, N, D); ``kinds[name]`` says which (the model's ``tap_kinds``).
-    ``grads`` (S, B, C, H, W) when a gradient was asked for. All fp16 on the CPU.
+    tokens (S, B, N, D); cross-attention to the prompt's words (S, B, heads, queries, L);
+    ``kinds[name]`` says which (the model's ``tap_kinds``). ``grads`` (S, B, C, H, W) when a gradient
+    was asked for; ``extras[key]``: what guidance recorded (``guidance_grad``, ``cfg_delta``
+    (S, B, C, H, W); ``clip_similarity`` (S, B)). All fp16 on the CPU. ``meta["words"]``: each image's
+    prompt as tokens, when the model was given one.
     ``final``: the finished images (B, C, H, W) in fp32, bit-identical to ``sample``'s.
     ``frames(name, image)`` is what a viewer shows of any of them, step by step.
     """
@@ -140,13 +144,31 @@ class Trace:
                 f"{self.final.shape[0]} images, taps {list(self.taps)}, {self.nbytes / MB:.1f} MB)")
 
     def names(self) -> list[str]:
-        """Everything ``frames`` can show: the images, the recorded taps, and gradients if recorded."""
-        return [*IMAGES, *self.taps, *(["grads"] if self.grads is not None else [])]
+        """Everything ``frames`` can show: the images, the recorded taps, gradients if recorded, and the
+        image-shaped things guidance recorded (its gradient, the words' push)."""
+        return [*IMAGES, *self.taps, *(["grads"] if self.grads is not None else []), *self.maps()]
+
+    def maps(self) -> list[str]:
+        """The extras recorded per pixel (S, B, C, H, W): guidance gradients and pushes."""
+        return [k for k, v in self.extras.items() if v.ndim == 5]
+
+    def words(self, image: int = 0) -> list[str]:
+        """The tokens of image ``image``'s prompt (empty when none was given)."""
+        words = self.meta.get("words") or []
+        return words[image] if image < len(words) else []
+
+    def loudest_word(self, name: str, image: int = 0) -> int:
+        """The word the places of the picture listen to most, over all steps: not the start and end
+        tokens or an article ("a", "the"), which often soak up attention without saying anything."""
+        per_token = self.taps[name][:, image].float().mean(dim=(0, 1, 2))  # (L,) from (S, heads, N, L)
+        words = self.words(image)
+        said = [i for i, w in enumerate(words) if w not in QUIET_WORDS] or list(range(len(words) or len(per_token)))
+        return max(said, key=lambda i: float(per_token[i]))
 
     def grid_side(self, name: str) -> int:
         """Side of the square token grid of an attention or tokens tap (0 for anything else)."""
         kind = self.kinds.get(name)
-        if kind not in ("attention", "tokens"):
+        if kind not in ("attention", "tokens", "words"):
             return 0
         n = self.taps[name].shape[-1 if kind == "attention" else -2]
         return math.isqrt(n)
@@ -160,7 +182,10 @@ class Trace:
         - a feature tap: mean |activation| over channels (S, h, w);
         - a tokens tap: mean |activation| of each token, laid out on its square grid (S, side, side);
         - an attention tap: where the ``query`` token (row, col; default the centre) attends,
-          averaged over heads (S, side, side).
+          averaged over heads (S, side, side);
+        - a words tap (cross-attention): how much each place listens to word number ``query``
+          of the prompt (default ``loudest_word``), averaged over heads (S, side, side);
+        - a guidance map (``maps()``): |value| summed over colour channels (S, H, W).
         """
         if not 0 <= image < self.final.shape[0]:
             raise IndexError(f"image {image} is out of range: this trace holds {self.final.shape[0]} images")
@@ -170,6 +195,8 @@ class Trace:
             return (self.eps_hat[:, image].float() / EPS_SCALE).clamp(-1, 1)
         if name == "grads" and self.grads is not None:
             return self.grads[:, image].float().abs().sum(1)
+        if name in self.maps():
+            return self.extras[name][:, image].float().abs().sum(1)
         if name not in self.taps:
             raise KeyError(f"{name!r} was not recorded; this trace shows: {', '.join(self.names())}")
         x, kind, side = self.taps[name][:, image].float(), self.kinds.get(name, "features"), self.grid_side(name)
@@ -178,6 +205,12 @@ class Trace:
             if not (0 <= r < side and 0 <= c < side):
                 raise ValueError(f"query {query} is outside the {side}x{side} token grid of {name}")
             return x[:, :, r * side + c, :].mean(1).reshape(-1, side, side)
+        if kind == "words":  # (S, heads, N, L)
+            k = self.loudest_word(name, image) if query is None else query
+            if not isinstance(k, int) or not 0 <= k < x.shape[-1]:
+                raise ValueError(f"word {query!r} is not a token index of the prompt (0..{x.shape[-1] - 1}); "
+                                 f"its tokens: {self.words(image)}")
+            return x[..., k].mean(1).reshape(-1, side, side)
         if kind == "tokens":  # (S, N, D)
             return x.abs().mean(-1).reshape(-1, side, side)
         return x.abs().mean(1)  # (S, C, h, w) -> (S, h, w)
@@ -191,11 +224,12 @@ def _tap_shapes(model, names, image_shape) -> dict[str, tuple[int, ...]]:
     return {n: tuple(seen[n].shape[1:]) for n in names}
 
 
-def estimate_bytes_per_step(model, names, n: int, grads: bool = False) -> int:
-    """Bytes one recorded step costs for ``n`` images: images + tap outputs (+ gradients), fp16."""
+def estimate_bytes_per_step(model, names, n: int, grads: bool = False, guided: bool = False) -> int:
+    """Bytes one recorded step costs for ``n`` images: images + tap outputs (+ gradients, + the map a
+    guide records), fp16."""
     cfg = model.config
     image = cfg.in_channels * cfg.image_size ** 2
-    per_image = (len(IMAGES) + int(grads)) * image
+    per_image = (len(IMAGES) + int(grads) + int(guided)) * image
     per_image += sum(math.prod(s) for s in _tap_shapes(model, names, (cfg.in_channels, cfg.image_size,
                                                                        cfg.image_size)).values())
     return per_image * n * STORE.itemsize
@@ -233,16 +267,18 @@ def annotate(model, n: int = 16, steps: int = 50, sampler: str = "ddim", seed: i
 
     ``taps``: tap names to record (default ``model.default_taps()``). ``grad_fn(x_t, eps_hat, x0_hat)``,
     if given, returns a scalar whose gradient with respect to x_t is recorded (one extra forward and
-    backward pass per recorded step). What a ``cond_fn`` (guidance) puts in a step's extras is
-    recorded too, when it is a tensor. The same seed gives bit-identical final images with
-    annotation on or off.
+    backward pass per recorded step). What a ``guide`` (guidance) puts in a step's extras is
+    recorded too, when it is a tensor. Under classifier-free guidance the model runs on the prompt and
+    the null prompt in one batch; the taps keep the prompt's rows. The same seed gives bit-identical
+    final images with annotation on or off.
     """
     gen = sample_steps(model, n, steps, sampler, seed, eta, **kwargs)  # checks the arguments at once
     names = model.default_taps() if taps is None else list(taps)
-    per_step = estimate_bytes_per_step(model, names, n, grads=grad_fn is not None)
+    per_step = estimate_bytes_per_step(model, names, n, grads=grad_fn is not None,
+                                       guided=kwargs.get("guide") is not None)
     k = plan_steps(steps, per_step, budget_mb, every)
     rec_steps, rec_t, images, tapped, grads, extras = [], [], {i: [] for i in IMAGES}, {m: [] for m in names}, [], {}
-    final = None
+    final, prompt = None, kwargs.get("prompt")
     with listen(model, names, to=STORE) as seen:
         for rec in tqdm(gen, total=steps, desc="annotated sampling", disable=not progress, leave=False):
             final = rec.x_prev
@@ -253,12 +289,12 @@ def annotate(model, n: int = 16, steps: int = 50, sampler: str = "ddim", seed: i
             for name in IMAGES:
                 images[name].append(getattr(rec, name).detach().to("cpu", STORE))
             for name in names:
-                tapped[name].append(seen[name])
+                tapped[name].append(seen[name][:n])  # (under classifier-free guidance: the prompt's rows)
             for key, value in rec.extras.items():
                 if isinstance(value, torch.Tensor):
                     extras.setdefault(key, []).append(value.detach().to("cpu", STORE))
             if grad_fn is not None:
-                grads.append(_grad_wrt_x_t(model, rec, grad_fn).to("cpu", STORE))
+                grads.append(_grad_wrt_x_t(model, rec, grad_fn, kwargs.get("prompt")).to("cpu", STORE))
     return Trace(
         steps=rec_steps, t=rec_t,
         **{name: torch.stack(v) for name, v in images.items()},
@@ -268,15 +304,18 @@ def annotate(model, n: int = 16, steps: int = 50, sampler: str = "ddim", seed: i
         grads=torch.stack(grads) if grads else None,
         extras={key: torch.stack(v) for key, v in extras.items()},
         meta={"sampler": sampler, "total_steps": steps, "every": k, "seed": seed,
-              "eta": eta, "model": type(model).__name__, "budget_mb": budget_mb},
+              "eta": eta, "model": type(model).__name__, "budget_mb": budget_mb,
+              "words": prompt.expand(n).words if prompt is not None else None,
+              "guide": repr(kwargs["guide"]) if kwargs.get("guide") is not None else None},
     )
 
 
-def _grad_wrt_x_t(model, rec, grad_fn) -> torch.Tensor:
+def _grad_wrt_x_t(model, rec, grad_fn, prompt=None) -> torch.Tensor:
     """d grad_fn(x_t, eps_hat, x0_hat) / d x_t at this step, recomputing the model with gradients on."""
     ab = model.schedule.alpha_bar[rec.t].to(rec.x_t.device)
     with torch.enable_grad():
         x = rec.x_t.detach().clone().requires_grad_(True)
-        eps_hat = model(x, torch.full((x.shape[0],), rec.t, device=x.device))
+        eps_hat = model(x, torch.full((x.shape[0],), rec.t, device=x.device),
+                        **({"prompt": prompt} if prompt is not None else {}))
         (g,) = torch.autograd.grad(grad_fn(x, eps_hat, predict_x0(x, eps_hat, ab)), x)
     return g

@@ -9,6 +9,12 @@ stops the nearly-clean steps from dominating. AdamW with warm-up and cosine deca
 gradient clipping, and an EMA of the weights whose decay warms up (an EMA with a fixed
 0.999 decay would still carry the random initial weights after a thousand steps).
 
+A model that listens (text-conditioned) learns from each scene's caption, said in a fresh phrasing
+each step and read by the frozen tiny CLIP (``clip.prompt``); ``cond_dropout`` of the captions are
+replaced by the empty one, so the same model also draws unconditionally, as classifier-free guidance
+needs (Ho & Salimans 2022). Such a model can start from a shipped unconditional one (``init_from``):
+its new layers (cross-attention, the caption's path into the time embedding) start as the identity.
+
 Runs are seeded and resumable: ``state.safetensors`` in the run folder holds weights,
 EMA, optimiser moments, RNG state and the loss history; a resumed run continues exactly.
 
@@ -30,33 +36,12 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, safe_open, save_file
 from tqdm.auto import tqdm
 
-from . import checkpoints
+from . import checkpoints, clip, scenes
 from . import config as config_mod
 from .config import TrainConfig
 from .models import build
+from .precision import resolve_precision
 from .scenes import ScenePool
-
-
-def cpu_has_native_bf16() -> bool:
-    """True where the CPU has bf16 instructions (AVX512-BF16 or AMX), which make bf16 autocast pay."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype for ``precision`` ("fp32", "bf16", "auto"), or None for plain fp32."""
-    if precision == "fp32":
-        return None
-    if precision == "bf16":
-        return torch.bfloat16
-    if precision == "auto":
-        if device.type == "cuda":
-            return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
-        return torch.bfloat16 if cpu_has_native_bf16() else None
-    raise ValueError(f"unknown precision {precision!r}; choose fp32, bf16 or auto")
 
 
 def mean_tail(values: list[float], n: int) -> float:
@@ -99,6 +84,12 @@ class Trainer:
         self.probe, self.probe_every = probe, probe_every
         torch.manual_seed(cfg.seed)
         self.model = build(model_config).to(self.device)
+        self.words = None  # (the frozen tiny CLIP, its tokenizer) for a model that listens
+        if self.model.listens:
+            self.words = clip.load(checkpoints.DATA_DIR / cfg.clip, self.device)
+            self.model.set_null_prompt(clip.prompt(*self.words, [""]).to(self.device))
+        if cfg.init_from:
+            self.start_from(cfg.init_from)
         self.ema = copy.deepcopy(self.model).eval().requires_grad_(False)
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.generator = torch.Generator().manual_seed(cfg.seed)
@@ -108,23 +99,46 @@ class Trainer:
         self.weight = min_snr_weight(self.schedule.snr.float(), cfg.min_snr_gamma).to(self.device)
         self.pool = pool if pool is not None else ScenePool(cfg.pool_size, seed=cfg.seed, progress=progress,
                                                             size=model_config.image_size)
+        self.phrasings = [scenes.phrasings(lab) for lab in self.pool.labels] if self.model.listens else None
         if self.run_dir and (self.run_dir / "state.safetensors").exists():
             self.load_state()
 
+    def start_from(self, name: str) -> None:
+        """Copy a shipped model's weights into ours; only the layers it lacks (the words) keep their init."""
+        source = checkpoints.load_pretrained(name, self.device)
+        missing, unexpected = self.model.load_state_dict(source.state_dict(), strict=False)
+        new = [k for k in missing if ".cross." in k or k.startswith(("null_", "time.cond."))]
+        if unexpected or len(new) != len(missing):
+            raise checkpoints.CheckpointError(
+                f"{name} does not fit this model's shape (it lacks {sorted(set(missing) - set(new))[:3]}, "
+                f"has extra {unexpected[:3]}); start from a model of the same shape or drop init_from")
+
     # ---------------------------------------------------------------- one step
-    def loss(self, x0: torch.Tensor) -> torch.Tensor:
-        """The weighted denoising loss on a batch of clean images (B, C, H, W)."""
+    def captions(self, idx: torch.Tensor) -> list[str]:
+        """Each scene's caption in a random phrasing, ``plain_share`` of them without colours and phases
+        (``scenes.plain``); ``cond_dropout`` of them empty (the null prompt)."""
+        u = torch.rand(len(idx), 3, generator=self.generator).tolist()
+        out = []
+        for (drop, pick, bare), said in zip(u, (self.phrasings[i] for i in idx.tolist())):
+            caption = said[int(pick * len(said))]
+            out.append("" if drop < self.cfg.cond_dropout else
+                       scenes.plain(caption) if bare < self.cfg.plain_share else caption)
+        return out
+
+    def loss(self, x0: torch.Tensor, prompt=None) -> torch.Tensor:
+        """The weighted denoising loss on a batch of clean images (B, C, H, W) (and, for a model that listens,
+        their ``prompts.Prompt``)."""
         g = self.generator
         t = torch.randint(0, self.schedule.T, (x0.shape[0],), generator=g).to(self.device)
         eps = torch.randn(x0.shape, generator=g).to(self.device)
-        return self.loss_at(x0, t, eps)
+        return self.loss_at(x0, t, eps, prompt)
 
-    def loss_at(self, x0: torch.Tensor, t: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+    def loss_at(self, x0: torch.Tensor, t: torch.Tensor, eps: torch.Tensor, prompt=None) -> torch.Tensor:
         """The weighted loss for given steps ``t`` (B,) and noise ``eps``: w(t) ||eps - eps_theta(x_t, t)||^2."""
         x_t = self.schedule.q_sample(x0, t, eps)  # q(x_t | x_0)
         with torch.autocast(self.device.type, dtype=self.autocast_dtype or torch.bfloat16,
                             enabled=self.autocast_dtype is not None):
-            eps_hat = self.model(x_t, t)
+            eps_hat = self.model(x_t, t, prompt=prompt)
         per_image = F.mse_loss(eps_hat.float(), eps, reduction="none").mean(dim=(1, 2, 3))
         return (self.weight[t] * per_image).mean()
 
@@ -132,8 +146,12 @@ class Trainer:
         cfg = self.cfg
         for group in self.opt.param_groups:
             group["lr"] = lr_at(self.step, cfg)
-        x0 = self.pool.sample(cfg.batch_size, generator=self.generator).to(self.device)
-        loss = self.loss(x0)
+        if self.model.listens:  # no random flips here: a flip would swap left and right in the picture only
+            idx = torch.randint(len(self.pool), (cfg.batch_size,), generator=self.generator)
+            x0, prompt = self.pool[idx].to(self.device), clip.prompt(*self.words, self.captions(idx)).to(self.device)
+        else:
+            x0, prompt = self.pool.sample(cfg.batch_size, generator=self.generator).to(self.device), None
+        loss = self.loss(x0, prompt)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         if cfg.grad_clip:
@@ -209,9 +227,9 @@ class Trainer:
         if config_mod.from_dict(json.loads(meta["model_config"])) != self.model_config:
             raise checkpoints.CheckpointError(
                 f"{path} was trained with another model config; use a new --out folder or delete {path}")
-        saved = json.loads(meta["train_config"])
-        ours = dataclasses.asdict(self.cfg)
-        differ = {k for k in ours if k not in ("steps", "checkpoint_every") and saved.get(k) != ours[k]}
+        saved, defaults = json.loads(meta["train_config"]), dataclasses.asdict(TrainConfig())
+        ours = dataclasses.asdict(self.cfg)  # (a field newer than the saved run has its default there)
+        differ = {k for k in ours if k not in ("steps", "checkpoint_every") and saved.get(k, defaults[k]) != ours[k]}
         if differ:
             raise checkpoints.CheckpointError(
                 f"{path} was trained with other settings ({', '.join(sorted(differ))}); "

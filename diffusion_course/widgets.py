@@ -107,7 +107,8 @@ class FramePlayer(W.VBox):
 # ----------------------------------------------------------------------------- the trace viewer
 
 PANEL_TITLES = {"x_t": "x_t (dusty)", "x0_hat": "x̂₀ (its guess)", "eps_hat": "ε̂ (noise guess)",
-                "grads": "|gradient|"}
+                "grads": "|gradient|", "guidance_grad": "|CLIP's push|", "cfg_delta": "|words' push| (ε̂_c − ε̂_u)"}
+QUERY_KINDS = ("attention", "words")  # taps whose frames depend on a query: a place, or a word
 # matplotlib's own DejaVu Sans (shipped with it, so always here): it has the Greek letters and the hats
 LABEL_FONT = ImageFont.truetype(str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"), 11)
 
@@ -134,7 +135,7 @@ def filmstrip_png(traces, tap: str, b: int = 0, query=None, frames: int = 6, sca
     y = header
     for trace, name in zip(traces, names):
         for row in rows_per_trace:
-            stack = trace.frames(row, b, query if trace.kinds.get(row) == "attention" else None)
+            stack = trace.frames(row, b, query if trace.kinds.get(row) in QUERY_KINDS else None)
             for k, s in enumerate(idx):
                 sheet.paste(enlarge(tile(stack[s], size), scale), (margin + k * cell, y))
             _label(draw, (4, y + cell // 2 - 6), f"{name}: {PANEL_TITLES.get(row, row)}")
@@ -149,7 +150,8 @@ class TraceViewer(W.VBox):
 
     ``compare``: a second Trace (another schedule, sampler or model) shown underneath, driven
     by the same controls. Step playback runs in the browser (Stack + jslink); choosing the
-    image, the tap or the attention query re-renders the frames (``Trace.frames``) in the kernel.
+    image, the tap, the attention query or the word (for a cross-attention tap: which word lights up
+    where) re-renders the frames (``Trace.frames``) in the kernel.
     """
 
     def __init__(self, trace: Trace, tap: str | None = None, image: int = 0, query=None, compare=None,
@@ -173,8 +175,10 @@ class TraceViewer(W.VBox):
         side = self._query_side(tap)
         self.row = W.IntSlider(min=0, max=max(side - 1, 0), value=side // 2, description="query row")
         self.col = W.IntSlider(min=0, max=max(side - 1, 0), value=side // 2, description="query col")
-        if query is not None:
+        self.word = W.Dropdown(description="word", layout=W.Layout(display="none"))
+        if isinstance(query, tuple):
             self.row.value, self.col.value = query
+        self._set_words(tap, image, query if isinstance(query, int) else None)
         self.stacks = [[W.Stack() for _ in range(3)] for _ in self.traces]  # filled by render()
         captions = [f"step {s + 1}/{trace.meta.get('total_steps', n)}, t = {t}" for s, t in zip(trace.steps, trace.t)]
         caption = W.Stack([W.HTML(c) for c in captions], selected_index=0)
@@ -184,10 +188,26 @@ class TraceViewer(W.VBox):
         rows = [W.HBox([W.HTML(f"<b>{nm}</b>", layout=W.Layout(width="2.5em")), *row])
                 for nm, row in zip(self.names, self.stacks)]
         self.query_box = W.HBox([self.row, self.col])
-        super().__init__([controls, W.HBox([self.image, self.tap]), self.query_box, self.titles, *rows, caption])
-        for w in (self.image, self.tap, self.row, self.col):
+        super().__init__([controls, W.HBox([self.image, self.tap, self.word]), self.query_box, self.titles, *rows,
+                          caption])
+        for w in (self.image, self.tap):
+            w.observe(lambda _: self._set_words(self.tap.value, self.image.value), names="value")
+        for w in (self.image, self.tap, self.row, self.col, self.word):
             w.observe(lambda _: self.render(), names="value")
         self.render()
+
+    def _set_words(self, tap: str, image: int, word: int | None = None) -> None:
+        """The word menu of a cross-attention tap: the image's prompt, token by token (hidden otherwise)."""
+        trace = self.traces[0]
+        if trace.kinds.get(tap) != "words":
+            self.word.layout.display = "none"
+            return
+        tokens = trace.words(image) or [str(i) for i in range(trace.taps[tap].shape[-1])]
+        options = [(f"{i}: {w}", i) for i, w in enumerate(tokens)]
+        value = word if word is not None else trace.loudest_word(tap, image)
+        self.word.options = options
+        self.word.value = value
+        self.word.layout.display = "flex"
 
     def _query_side(self, tap: str) -> int:
         """Side of the token grid whose query the sliders choose (attention taps only, else 0)."""
@@ -195,6 +215,9 @@ class TraceViewer(W.VBox):
 
     @property
     def query(self):
+        """The attention query (row, col), the chosen word's index for a cross-attention tap, else None."""
+        if self.traces[0].kinds.get(self.tap.value) == "words":
+            return self.word.value
         return (self.row.value, self.col.value) if self._query_side(self.tap.value) else None
 
     def render(self) -> None:
@@ -206,7 +229,8 @@ class TraceViewer(W.VBox):
             self.row.max = self.col.max = side - 1
         kind = self.traces[0].kinds.get(tap)
         what = {"attention": f"where token {self.query} attends", "tokens": "mean |token| on the patch grid",
-                "features": "mean |activation|"}.get(kind, PANEL_TITLES.get(tap, tap))
+                "features": "mean |activation|", "words": f"where the picture listens to {self._word_name()}"
+                }.get(kind, PANEL_TITLES.get(tap, tap))
         self.titles.value = f"x_t &nbsp;|&nbsp; x̂_0 &nbsp;|&nbsp; <b>{tap}</b>: {what}"
         size = self.traces[0].x_t.shape[-1]
         for trace, row in zip(self.traces, self.stacks):
@@ -215,6 +239,10 @@ class TraceViewer(W.VBox):
                 scale = self.scale * size // frames.shape[-1]  # maps on coarser grids shown at image size
                 stack.children = [W.Image(value=png(f, scale), format="png") for f in frames]
                 stack.selected_index = self.slider.value
+
+    def _word_name(self) -> str:
+        label = {v: k for k, v in self.word.options}.get(self.word.value, "")
+        return f"“{label.split(': ', 1)[-1]}”" if label else "a word"
 
     def _repr_mimebundle_(self, **kwargs):
         """The widget where widgets render; a labelled PNG filmstrip (and text) where they cannot."""

@@ -36,6 +36,18 @@ def test_bench_quick_writes_a_valid_results_file(tmp_path):
     assert "matmul peak fp32" in md and "annotated DDIM" in md and "recognisable" in md
     assert "Team CNN vs Team Transformers" in md
     assert bench.load_results(tmp_path / "results.json") == r
+    w = r["words"]
+    if "skipped" not in w:
+        assert w["cfg_cost"]["ratio"] > 0 and w["cfg_ratio"] == w["cfg_cost"]["ratio"]
+        assert {(c["kind"], c["scale"]) for c in w["scores"]} == {("cfg", 1.0), ("cfg", 4.0), ("clip", 0.0),
+                                                                   ("clip", 30.0)}
+        assert all(c["n"] == 8 and 0 <= c["composition"] <= 1 for c in w["scores"])
+        assert "Team CNN" in w["best"] and "Drawing from words" in md and "Drawing-from-words goal" in md
+        # one section re-measured into the same file; the others are kept as they were
+        again = bench.main(quick=True, out=tmp_path, only="words")
+        assert again["training"] == r["training"] and again["words"]["date"] and "date" not in w
+        with pytest.raises(ValueError, match="holds quick results"):
+            bench.main(quick=False, out=tmp_path, only="words")
 
 
 def test_curve_reading_interpolates_and_admits_what_was_not_measured():

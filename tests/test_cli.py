@@ -26,6 +26,11 @@ BAD = {
     "judge without steps": (["judge", "--steps", "0"], "--steps: must be at least 1, got 0"),
     "judge with negative steps": (["judge", "--steps", "-5"], "--steps: must be at least 1, got -5"),
     "unknown command": (["paint"], "invalid choice: 'paint'"),
+    "guidance with nothing to say": (["sample", "--cfg", "3"], "guidance needs something to say"),
+    "a model that does not listen": (["sample", "--prompt", "a blue pup"], "does not listen to words"),
+    "negative guidance": (["sample", "--prompt", "a blue pup", "--cfg", "-1"], "--cfg: must be at least 0, got -1"),
+    "two kinds of guidance": (["sample", "--model", "unet-words", "--prompt", "a blue pup", "--cfg", "2",
+                               "--clip-guidance", "30"], "choose one kind of guidance"),
 }
 
 
@@ -71,3 +76,12 @@ def test_mean_of_the_last_values_uses_what_there_is():
     assert mean_tail([4.0, 2.0], 100) == 3.0  # two losses: their mean, not their sum / 100
     assert mean_tail([1.0, 2.0, 3.0, 5.0], 2) == 4.0
     assert mean_tail([], 5) != mean_tail([], 5)  # nan: nothing to average
+
+
+def test_sample_draws_what_it_is_told_with_either_kind_of_guidance(tmp_path, capsys):
+    for argv in (["--model", "unet-words", "--prompt", "the pup sitting in a rocket", "--cfg", "2"],
+                 ["--model", "unet-scenes", "--prompt", "the pup beside a rocket", "--clip-guidance", "10"]):
+        out = tmp_path / f"{argv[1]}.png"
+        main(["sample", *argv, "-n", "2", "--steps", "3", "--out", str(out)])
+        assert out.exists() and out.stat().st_size > 0
+    assert capsys.readouterr().out.count("wrote") == 2

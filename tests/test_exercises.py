@@ -3,6 +3,7 @@ import torch
 
 from diffusion_course import TrainConfig, Trainer, exercises
 from diffusion_course.exercises import basics, core, denoising, teams
+from diffusion_course.exercises import guidance as guidance_exercises
 from diffusion_course.scenes import ScenePool
 
 WRONG = {
@@ -25,6 +26,9 @@ WRONG = {
     "07.logits": lambda i, t, tau: i @ t.T / tau,  # forgot to normalise
     "07.clip_loss": lambda s, k: torch.nn.functional.cross_entropy(k * s, torch.arange(len(s))),  # one direction
     "07.top1": lambda s: (s.argmax(0) == torch.arange(len(s))).float().mean(),  # the other axis
+    "08.cfg": lambda model, x_t, t, prompt, scale: model(x_t, t, prompt=prompt),  # the scale ignored
+    "08.clip_guide": lambda *case: guidance_exercises._clip_variant(*case, reads="x_t"),  # the CLIP read x_t
+    "08.pick_scale": lambda scores, floor: max(scores, key=lambda s: s["composition"])["scale"],  # no floor, one cell
 }
 
 
@@ -65,6 +69,15 @@ NAMED_MISTAKES = [  # (exercise, a typical wrong answer, words the checker must 
     ("03.unet_receptive_fields", lambda b, n: teams._unet_fields(b, n, doubling=False), "twice as far"),
     ("03.unet_receptive_fields", lambda b, n: teams._unet_fields(b, n, stem=1), "stem"),
     ("03.cell_size", 16, "side × side"),
+    ("08.cfg", guidance_exercises._cfg_mistake(lambda c, u, s: c + s * (c - u)), "Ho & Salimans"),
+    ("08.cfg", guidance_exercises._cfg_mistake(lambda c, u, s: u + s * (u - c)), "away from the words"),
+    ("08.clip_guide", lambda *case: guidance_exercises._clip_variant(*case, reads="x_t"), "dusty x_t"),
+    ("08.clip_guide", lambda *case: guidance_exercises._clip_variant(*case, sign=1.0), "away from the caption"),
+    ("08.clip_guide", lambda *case: guidance_exercises._clip_variant(*case, noise_factor=False), "√(1 − ᾱ_t)"),
+    ("08.clip_guide", lambda *case: guidance_exercises._clip_variant(*case, through_model=False), "through the model"),
+    *[("08.pick_scale", wrong, words) for wrong, words in zip(guidance_exercises._scale_mistakes().values(),
+                                                                ("floor was not applied", "largest scale",
+                                                                 "single best prompt", "return the scale"))],
 ]
 
 
@@ -115,3 +128,102 @@ def test_broken_learner_code_is_reported_not_raised(capsys):
 def test_unknown_exercise_is_a_clear_error():
     with pytest.raises(KeyError, match="exercises:"):
         exercises.check("99.nope", 1)
+
+
+# ----------------------------------------------------------------------------- notebook 08's exercises and figures
+
+def test_08_the_cfg_reference_is_the_formula_in_two_passes():
+    """The checker's reference (the package's batched guide) equals the exercise's solution, two passes."""
+    case = guidance_exercises._cfg_cases()[0]
+    ours = exercises.solution("08.cfg", show=False)(*case)
+    assert torch.allclose(ours, guidance_exercises._reference_cfg(*case), atol=1e-5)
+
+
+def test_08_checkers_leave_the_global_rng_alone(capsys):
+    guidance_exercises._words.cache_clear()
+    guidance_exercises._model.cache_clear()
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    assert exercises.verify("08.cfg", "08.clip_guide", "08.pick_scale")
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_08_the_typical_clip_mistakes_really_differ_from_the_answer():
+    case = guidance_exercises._clip_cases()[0]
+    right = guidance_exercises._reference_clip(*case)
+    for mistake in ({"reads": "x_t"}, {"sign": 1.0}, {"noise_factor": False}, {"through_model": False}):
+        assert not torch.allclose(guidance_exercises._clip_variant(*case, **mistake), right, atol=1e-3), mistake
+
+
+def _fake_words_results(teams=("Team CNN", "Team Transformers")) -> dict:
+    """A words section shaped like ``bench``'s (see ``bench.run``), with made-up numbers."""
+    from diffusion_course import composition, scenes
+
+    scales = {"cfg": [0.0, 1.0, 3.0, 7.5], "clip": [0.0, 30.0, 100.0, 300.0]}
+    scores = []
+    for k, team in enumerate(teams):
+        for kind, kind_scales in scales.items():
+            for p, prompt in enumerate(scenes.CHALLENGE_PROMPTS[:None if kind == "cfg" else 2]):  # as bench does
+                for i, s in enumerate(kind_scales):
+                    comp = 0.1 + 0.1 * i - 0.05 * k - 0.02 * p
+                    scores.append(composition.Score(team, composition.TEAMS[team][kind], prompt, kind, s, 64, comp,
+                                                    composition.interval(comp, 64), 0.9 - 0.1 * i, 1.05 - 0.2 * i))
+    return {"cfg_cost": {"images": 64, "steps": 50, "plain_seconds": 10.0, "cfg_seconds": 19.0, "ratio": 1.9},
+            "n": 64, "steps": 50, "scales": scales, "scores": composition.as_dicts(scores),
+            "best": composition.best(scores, "cfg"), "best_clip": composition.best(scores, "clip"),
+            "real": dict.fromkeys(scenes.CHALLENGE_PROMPTS, 0.9)}
+
+
+def test_08_scoreboard_figures_read_the_bench_words_section(capsys):
+    import matplotlib.pyplot as plt
+
+    from diffusion_course import plotting, scenes
+
+    words = _fake_words_results()
+    curve = plotting.by_scale(words["scores"], "Team CNN", "cfg")
+    assert list(curve) == words["scales"]["cfg"]
+    cells = [s for s in words["scores"] if s["team"] == "Team CNN" and s["kind"] == "cfg" and s["scale"] == 3.0]
+    assert curve[3.0]["composition"] == pytest.approx(sum(c["composition"] for c in cells) / len(cells))
+    assert curve[3.0]["composition_ci"] == pytest.approx(sum(c["composition_ci"] ** 2 for c in cells) ** 0.5 / 5)
+    table = plotting.composition_table(words)
+    assert len(table.axes) == 2 and len(table.axes[0].get_yticklabels()) == 2 * len(scenes.CHALLENGE_PROMPTS)
+    assert len(plotting.tradeoff(words).axes) == 3
+    rows = plotting.best_scales(words)
+    assert "Team Transformers, CFG × 7.5" in rows and "real scenes (the judge's ceiling)" in rows
+    assert "Team CNN, CLIP × 300" in capsys.readouterr().out
+    verdict = plotting.compare_teams(words, "cfg")  # the made-up CNN is 5 points ahead: within the noise of 64
+    assert "no clear winner" in verdict and "Team CNN on 0, Team Transformers on 0, neither on 5" in verdict
+    for c in words["scores"]:  # with 4096 drawings a cell, the same 5 points are far beyond the noise
+        c["composition_ci"] /= 8
+    assert "Team CNN composes better" in plotting.compare_teams(words, "cfg")
+    assert "Team CNN on 5, Team Transformers on 0, neither on 0" in plotting.compare_teams(words, "cfg")
+    one_team = _fake_words_results(teams=("Team CNN",))  # a team that was not shipped is absent, not an error
+    plotting.composition_table(one_team), plotting.tradeoff(one_team), plotting.best_scales(one_team)
+    assert "nothing to compare" in plotting.compare_teams(one_team, "clip")
+    pick = exercises.solution("08.pick_scale", show=False)
+    assert pick([s for s in words["scores"] if s["team"] == "Team CNN" and s["kind"] == "cfg"], 0.8) == 1.0
+    plt.close("all")
+
+
+def test_08_panels_word_maps_and_readings_grid_draw_what_they_are_given():
+    import matplotlib.pyplot as plt
+
+    from diffusion_course import build, clip, guidance, plotting
+    from diffusion_course.trace import annotate
+
+    words = clip.load()
+    with torch.random.fork_rng(devices=[]):
+        model = build("unet-words-tiny").eval()
+    model.set_null_prompt(clip.prompt(*words, [""]))
+    said = clip.prompt(*words, "the pup sitting in a rocket flying near the moon")
+    trace = annotate(model, 2, steps=4, every=1, taps=["mid.words"], prompt=said, guide=guidance.ClassifierFree(2.0))
+    fig = plotting.word_maps(trace, "mid.words", ["pup", "moon"], {"early": 0, "late": 3})
+    assert len(fig.axes) == 2 * 3
+    with pytest.raises(ValueError, match="not tokens of this prompt"):
+        plotting.word_maps(trace, "mid.words", ["dragon"], {"early": 0})
+    fig = plotting.panels({"a": {"image": trace.final[0], "map": torch.rand(8, 8)}, "b": {"image": trace.final[1]}})
+    assert len(fig.axes) == 4
+    assert len(plotting.readings_grid(trace.final, ["pup, rocket", "empty sky"], "what the judge read").axes) == 2
+    assert len(plotting.readings_grid(trace.final[:0], [], "nothing wrong").axes) == 1
+    plt.close("all")

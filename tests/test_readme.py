@@ -19,3 +19,16 @@ def test_the_readme_quality_table_matches_the_bench_results():
         assert int(rec) == round(100 * q[name]["recognisable_rate"])
         assert int(eye) == round(100 * eye_row["eye_clean"])
         assert int(judged) == round(100 * eye_row["judge_recognisable"])
+
+
+def test_the_readme_composition_table_matches_the_bench_results():
+    w = bench.load_results()["words"]
+    readme = (ROOT / "README.md").read_text()
+    rows = re.findall(r"^\| (Team CNN|Team Transformers) \| (classifier-free|CLIP) \| ([\d.]+) \| (\d+)% \| (\d+)% \| "
+                      r"(\d+)% \| ([\d.]+) \|$", readme, re.M)
+    assert len(rows) == sum(len(w[k]) for k in ("best", "best_clip")) >= 2
+    for team, kind, scale, comp, worst, rec, div in rows:
+        b = w["best" if kind == "classifier-free" else "best_clip"][team]
+        assert float(scale) == b["scale"] and int(comp) == round(100 * b["composition"])
+        assert int(worst) == round(100 * b["worst_composition"]) and int(rec) == round(100 * b["recognisable"])
+        assert div == f"{b['diversity']:.2f}"

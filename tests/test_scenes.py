@@ -209,3 +209,16 @@ def test_bad_input_is_refused():
         scenes.batch(-1)
     with pytest.raises(ValueError):
         scenes.batch(2, size=8)
+
+
+def test_a_plain_sentence_drops_colours_and_phases_and_stays_true():
+    assert scenes.plain("a blue pup sitting in an orange rocket flying near the full moon") == \
+        "the pup sitting in a rocket flying near the moon"
+    assert scenes.plain("a crescent moon above a blue pup") == "a moon above the pup"
+    attributes = set(scenes.ROCKET_COLOURS) | set(scenes.MOON_PHASES) | {"blue"}
+    for i in range(200):
+        _, labels = scenes.scene(3, i)
+        for sentence in scenes.phrasings(labels):
+            said = scenes.plain(sentence)
+            assert not attributes & set(said.replace(",", "").split()), said
+            assert scenes.satisfies(scenes.parse(said), scenes.facts(labels)), said

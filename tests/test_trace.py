@@ -213,19 +213,21 @@ def test_dit_tokens_are_shown_on_their_patch_grid():
 
 # ----------------------------------------------------------------------------- the guidance hook
 
-def test_cond_fn_steers_each_step_and_annotate_records_what_it_did(model):
-    """``cond_fn`` is the hook guidance plugs into: it sees x_t, t and eps_hat at every step, returns the
+def test_a_guide_steers_each_step_and_annotate_records_what_it_did(model):
+    """``guide`` is the hook guidance plugs into: it runs the model on x_t and t at every step, returns the
     eps_hat the update uses, and may leave tensors in ``extras`` that the trace keeps."""
     seen_t = []
 
-    def push_brighter(x_t, t, eps_hat, extras):
+    def push_brighter(model, x_t, t, extras):
         seen_t.append(int(t[0]))
+        with torch.no_grad():
+            eps_hat = model(x_t, t)
         extras["shift"] = torch.full_like(eps_hat, -0.5)
         return eps_hat + extras["shift"]  # less noise to remove means a brighter x0_hat
 
     plain = sample(model, 2, steps=4, seed=1)
-    tr = annotate(model, 2, steps=4, seed=1, taps=[], every=1, cond_fn=push_brighter)
+    tr = annotate(model, 2, steps=4, seed=1, taps=[], every=1, guide=push_brighter)
     assert seen_t == tr.t  # called once per step, with that step's t
     assert tr.final.mean() > plain.mean()
     assert tr.extras["shift"].shape == (4, 2, 3, 32, 32)
-    assert torch.equal(sample(model, 2, steps=4, seed=1, cond_fn=push_brighter), tr.final)
+    assert torch.equal(sample(model, 2, steps=4, seed=1, guide=push_brighter), tr.final)

@@ -155,3 +155,45 @@ def test_the_loss_noises_exactly_as_the_trainer_always_has():
         t, eps = torch.randint(0, s.T, (64,), generator=g), torch.randn(x0.shape, generator=g)
         ab = s.alpha_bar.float()[t].view(-1, 1, 1, 1)
         assert torch.equal(s.q_sample(x0, t, eps), ab.sqrt() * x0 + (1 - ab).sqrt() * eps), preset
+
+
+# ----------------------------------------------------------------------------- models that listen
+
+WORDS_TINY = config.preset("unet-words-tiny")
+
+
+def test_a_model_that_listens_hears_each_scene_in_its_own_words_and_sometimes_nothing(pool):
+    tr = Trainer(WORDS_TINY, cfg(cond_dropout=0.25), pool=pool, progress=False)
+    idx = torch.arange(len(pool)).repeat(8)  # 2048 captions
+    said = tr.captions(idx)
+    empty = [c == "" for c in said]
+    assert sum(empty) / len(said) == pytest.approx(0.25, abs=0.03)
+    for i, caption in zip(idx.tolist()[:300], said[:300]):
+        if caption:  # every caption is true of its own scene
+            assert scenes.satisfies(scenes.parse(caption), scenes.facts(pool.labels[i])), caption
+    assert len(set(said)) > len(pool) // 2  # phrasings vary
+    null = tr.model.null_prompt()
+    assert null.mask.sum() == 2 and null.pooled.norm().item() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_a_model_that_listens_trains_and_resumes_exactly(tmp_path, pool):
+    straight = Trainer(WORDS_TINY, cfg(), pool=pool, progress=False).run(steps=6)
+    Trainer(WORDS_TINY, cfg(), run_dir=tmp_path / "run", pool=pool, progress=False).run(steps=3)
+    resumed = Trainer(WORDS_TINY, cfg(), run_dir=tmp_path / "run", pool=pool, progress=False).run(steps=6)
+    assert resumed.losses == pytest.approx(straight.losses, rel=1e-5)
+    assert all(torch.isfinite(torch.tensor(straight.losses)))
+
+
+def test_starting_from_a_shipped_model_starts_as_that_model(pool):
+    """The new layers (cross-attention, the caption's path into the time embedding) start at zero, so a
+    model that listens, started from the shipped unconditional U-Net, predicts exactly what it predicts."""
+    from diffusion_course import clip
+
+    tr = Trainer(config.preset("unet-words"), cfg(init_from="unet-scenes"), pool=pool, progress=False)
+    shipped = load_pretrained("unet-scenes", "cpu")
+    x, t = torch.randn(4, 3, 32, 32), torch.tensor([10, 200, 500, 900])
+    prompt = clip.prompt(*clip.load(), "the pup sitting in a rocket flying near the moon")
+    with torch.no_grad():
+        torch.testing.assert_close(tr.model.eval()(x, t, prompt=prompt), shipped(x, t), atol=1e-5, rtol=1e-4)
+    with pytest.raises(checkpoints.CheckpointError, match="does not fit this model's shape"):
+        Trainer(config.preset("unet-words"), cfg(init_from="dit-scenes"), pool=pool, progress=False)

@@ -1,7 +1,10 @@
 """What every denoiser shares: a config, the schedule it was trained for, and named taps.
 
-A denoiser is called as ``model(x_t, t, cond=None) -> eps_hat`` (Ho et al. 2020: the
-network predicts the noise eps that was mixed into x_t). Its taps are the ``HookPoint``
+A denoiser is called as ``model(x_t, t, cond=None, prompt=None) -> eps_hat`` (Ho et al. 2020: the
+network predicts the noise eps that was mixed into x_t). A model that *listens*
+(``config.context_dim`` > 0) reads a ``prompts.Prompt``; without one it reads its null prompt, the
+empty caption, whose encoding it keeps as buffers (``null_*``), so it draws unconditionally and every
+sampler works unchanged. Its taps are the ``HookPoint``
 layers inside it, found by walking its own module tree (as TransformerLens finds its hook
 points): each has a stable name and a kind ("features", "attention", "tokens"), and
 ``trace`` attaches hooks to them. No model keeps a hand-written list of its taps.
@@ -12,7 +15,10 @@ import torch
 from torch import nn
 
 from .. import schedules
+from ..prompts import Prompt
 from .layers import HookPoint
+
+NULL_WORDS = ["<start>", "<end>"]  # what the empty caption is made of
 
 
 class Denoiser(nn.Module):
@@ -46,6 +52,59 @@ class Denoiser(nn.Module):
         """A small, informative set of taps to record when none are named (``DEFAULT_TAPS`` that exist)."""
         names = self.tap_names()
         return [n for n in self.DEFAULT_TAPS if n in names] or names[:4]
+
+    # ------------------------------------------------------------------ words
+    @property
+    def listens(self) -> bool:
+        """True for a text-conditioned model (it reads prompts)."""
+        return bool(getattr(self.config, "context_dim", 0))
+
+    def init_words(self) -> None:
+        """Buffers for the null prompt (the empty caption's encoding), set by ``set_null_prompt``."""
+        cfg = self.config
+        if not self.listens:
+            return
+        if not cfg.context_len or not cfg.cond_dim:
+            raise ValueError("a model that listens needs context_len (tokens) and cond_dim (pooled width)")
+        self.register_buffer("null_tokens", torch.zeros(1, cfg.context_len, cfg.context_dim))
+        null_mask = torch.zeros(1, cfg.context_len, dtype=torch.bool)
+        null_mask[:, :len(NULL_WORDS)] = True  # (until set: two zero tokens, never an all-padding row)
+        self.register_buffer("null_mask", null_mask)
+        self.register_buffer("null_pooled", torch.zeros(1, cfg.cond_dim))
+
+    def set_null_prompt(self, null: Prompt) -> None:
+        """Keep the text encoder's reading of the empty caption (done once, before training)."""
+        if not self.listens:
+            raise ValueError(f"this {type(self).__name__} is unconditional: it has no null prompt to set")
+        if len(null) != 1 or not null.is_empty():
+            raise ValueError("the null prompt is the encoding of one empty caption, ''")
+        self.check_prompt(null)
+        self.null_tokens.copy_(null.tokens)
+        self.null_mask.copy_(null.mask)
+        self.null_pooled.copy_(null.pooled)
+
+    def null_prompt(self) -> Prompt:
+        """The empty caption as this model reads it: drawing from it is drawing unconditionally."""
+        return Prompt([""], self.null_tokens, self.null_mask, self.null_pooled, [NULL_WORDS])
+
+    def check_prompt(self, prompt: Prompt) -> None:
+        cfg = self.config
+        tokens, pooled = prompt.tokens.shape[1:], prompt.pooled.shape[1:]
+        if tokens != (cfg.context_len, cfg.context_dim) or pooled != (cfg.cond_dim,):
+            raise ValueError(f"this model reads prompts of {cfg.context_len} tokens of width {cfg.context_dim} and a "
+                             f"pooled width {cfg.cond_dim}, but got tokens {tuple(tokens)} and pooled {tuple(pooled)}: "
+                             "encode the prompt with the tiny CLIP it was trained with")
+
+    def read_prompt(self, prompt: Prompt | None, n: int, device: torch.device) -> Prompt | None:
+        """The prompt for a batch of ``n`` images (the null prompt when None); None for a model that does not listen."""
+        if not self.listens:
+            if prompt is not None:
+                raise ValueError(f"this {type(self).__name__} is unconditional and does not read prompts: use a model "
+                                 "that listens (unet-words, dit-words), or steer it with guidance.ClipGuidance")
+            return None
+        prompt = self.null_prompt() if prompt is None else prompt
+        self.check_prompt(prompt)
+        return prompt.expand(n).to(device)
 
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())

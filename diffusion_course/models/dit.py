@@ -12,6 +12,11 @@ transformers at this scale.
 Taps (each block names its own, see ``tap_kinds()``):
     "block.{i}"       tokens after block i (N = (H/p)^2 on the patch grid) (B, N, D)          tokens
     "block.{i}.attn"  attention probabilities of block i                  (B, heads, N, N)   attention
+    "block.{i}.words" (models that listen) cross-attention to the prompt  (B, heads, N, L)   words
+
+A model that listens reads the prompt as PixArt-alpha's DiT does (Chen et al. 2023): cross-attention to
+the caption's tokens after each block's self-attention, and the pooled caption added to the time
+embedding that drives adaLN.
 """
 from __future__ import annotations
 
@@ -20,8 +25,9 @@ from einops import rearrange
 from torch import nn
 
 from ..config import DiTConfig
+from ..prompts import Prompt
 from .base import Denoiser
-from .layers import Attention, HookPoint, TimeEmbedding
+from .layers import Attention, CrossAttention, HookPoint, TimeEmbedding, zero_init
 
 
 def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
@@ -32,21 +38,23 @@ def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch
 class DiTBlock(nn.Module):
     """Attention and MLP, each wrapped in adaLN-zero modulation from the conditioning vector."""
 
-    def __init__(self, width: int, heads: int, mlp_ratio: float, name: str):
+    def __init__(self, width: int, heads: int, mlp_ratio: float, name: str, context_dim: int = 0):
         super().__init__()
         self.norm1 = nn.LayerNorm(width, elementwise_affine=False, eps=1e-6)
         self.attn = Attention(width, heads, tap=f"{name}.attn")
         self.norm2 = nn.LayerNorm(width, elementwise_affine=False, eps=1e-6)
         hidden = int(width * mlp_ratio)
         self.mlp = nn.Sequential(nn.Linear(width, hidden), nn.GELU(approximate="tanh"), nn.Linear(hidden, width))
-        self.ada = nn.Sequential(nn.SiLU(), nn.Linear(width, 6 * width))
-        nn.init.zeros_(self.ada[1].weight)  # adaLN-zero: all gates start at 0, the block is the identity
-        nn.init.zeros_(self.ada[1].bias)
+        # adaLN-zero: all gates start at 0, the block is the identity
+        self.ada = nn.Sequential(nn.SiLU(), zero_init(nn.Linear(width, 6 * width)))
+        self.cross = CrossAttention(width, context_dim, heads, tap=f"{name}.words") if context_dim else None
         self.out = HookPoint(name, "tokens")
 
-    def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, c: torch.Tensor, prompt: Prompt | None = None) -> torch.Tensor:
         shift1, scale1, gate1, shift2, scale2, gate2 = self.ada(c).chunk(6, dim=-1)  # each (B, D)
         x = x + gate1[:, None] * self.attn(modulate(self.norm1(x), shift1, scale1))
+        if self.cross is not None:
+            x = self.cross(x, prompt.tokens, prompt.mask)
         return self.out(x + gate2[:, None] * self.mlp(modulate(self.norm2(x), shift2, scale2)))
 
 
@@ -61,7 +69,7 @@ class DiT(Denoiser):
         self.embed = nn.Linear(patch_dim, cfg.width)
         self.pos = nn.Parameter(torch.randn(1, n_tokens, cfg.width) * 0.02)  # learned positions
         self.time = TimeEmbedding(cfg.width, cfg.width, cfg.cond_dim)
-        self.blocks = nn.ModuleList(DiTBlock(cfg.width, cfg.heads, cfg.mlp_ratio, f"block.{i}")
+        self.blocks = nn.ModuleList(DiTBlock(cfg.width, cfg.heads, cfg.mlp_ratio, f"block.{i}", cfg.context_dim)
                                     for i in range(cfg.depth))
         # U-ViT long skips: deep block i receives shallow block depth-1-i's tokens
         self.skips = nn.ModuleList(nn.Linear(2 * cfg.width, cfg.width) for _ in range(cfg.depth // 2)) \
@@ -70,15 +78,15 @@ class DiT(Denoiser):
         self.ada_out = nn.Sequential(nn.SiLU(), nn.Linear(cfg.width, 2 * cfg.width))
         self.unembed = nn.Linear(cfg.width, patch_dim)
         for layer in (self.ada_out[1], self.unembed):  # the model starts by predicting eps_hat = 0
-            nn.init.zeros_(layer.weight)
-            nn.init.zeros_(layer.bias)
+            zero_init(layer)
         self.conv_out = nn.Conv2d(cfg.in_channels, cfg.in_channels, 3, padding=1) if cfg.conv_out else None
         if self.conv_out is not None:
             nn.init.zeros_(self.conv_out.bias)  # no offset: a fresh model still predicts eps_hat = 0
         # the middle block's tokens and attention, and the last block's
         mid, last = cfg.depth // 2, cfg.depth - 1
         self.DEFAULT_TAPS = tuple(dict.fromkeys(  # (one block, when the middle one is the last)
-            (f"block.{mid}", f"block.{mid}.attn", f"block.{last}", f"block.{last}.attn")))
+            (f"block.{mid}", f"block.{mid}.attn", f"block.{last}", f"block.{last}.attn", f"block.{mid}.words")))
+        self.init_words()
 
     def patchify(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) -> (B, N, p*p*C): cut into puzzle pieces, row by row."""
@@ -90,15 +98,17 @@ class DiT(Denoiser):
         p = self.config.patch
         return rearrange(tokens, "b (h w) (p1 p2 c) -> b c (h p1) (w p2)", h=self.grid, p1=p, p2=p)
 
-    def forward(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None = None,
+                prompt: Prompt | None = None) -> torch.Tensor:
         t = self.check_input(x_t, t)
-        c = self.time(t, cond)  # (B, D)
+        words = self.read_prompt(prompt, x_t.shape[0], x_t.device)  # None for a model that does not listen
+        c = self.time(t, words.pooled if words is not None else cond)  # (B, D)
         x = self.embed(self.patchify(x_t)) + self.pos  # (B, N, D)
         saved, half = [], self.config.depth // 2
         for i, block in enumerate(self.blocks):
             if self.skips is not None and i >= self.config.depth - half:
                 x = self.skips[self.config.depth - 1 - i](torch.cat([x, saved.pop()], dim=-1))
-            x = block(x, c)
+            x = block(x, c, words)
             if self.skips is not None and i < half:
                 saved.append(x)
         shift, scale = self.ada_out(c).chunk(2, dim=-1)

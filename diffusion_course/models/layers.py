@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
-TAP_KINDS = ("features", "attention", "tokens")
+TAP_KINDS = ("features", "attention", "tokens", "words")
 
 
 class HookPoint(nn.Identity):
@@ -18,7 +18,8 @@ class HookPoint(nn.Identity):
 
     ``name`` is the tap's stable name (``"down.1"``, ``"block.3.attn"``) and ``kind`` says how to read it:
     ``"features"`` (B, C, h, w) feature maps, ``"attention"`` (B, heads, queries, keys) probabilities,
-    ``"tokens"`` (B, N, D) token vectors on a square grid. A model finds its taps by walking its own
+    ``"tokens"`` (B, N, D) token vectors on a square grid, ``"words"`` (B, heads, queries, L) cross-attention
+    probabilities from the image's grid to the prompt's L tokens. A model finds its taps by walking its own
     module tree (``Denoiser.taps``); forward hooks attached here (by ``trace``) see the activation.
     """
 
@@ -40,6 +41,13 @@ def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10000.0) -
     return torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
 
 
+def zero_init(layer: nn.Linear | nn.Conv2d) -> nn.Module:
+    """Zero a layer's weight and bias, so the residual branch it ends starts as nothing (the block is the identity)."""
+    nn.init.zeros_(layer.weight)
+    nn.init.zeros_(layer.bias)
+    return layer
+
+
 class TimeEmbedding(nn.Module):
     """t (B,) -> sinusoidal features -> MLP -> (B, dim); adds an optional condition vector."""
 
@@ -47,7 +55,8 @@ class TimeEmbedding(nn.Module):
         super().__init__()
         self.base = base
         self.mlp = nn.Sequential(nn.Linear(base, dim), nn.SiLU(), nn.Linear(dim, dim))
-        self.cond = nn.Linear(cond_dim, dim) if cond_dim else None
+        # the condition starts switched off, so a model fine-tuned from an unconditional one starts as it
+        self.cond = zero_init(nn.Linear(cond_dim, dim)) if cond_dim else None
 
     def forward(self, t: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         emb = self.mlp(timestep_embedding(t, self.base))
@@ -67,9 +76,7 @@ class ResBlock(nn.Module):
         self.conv1 = nn.Conv2d(c_in, c_out, 3, padding=1)
         self.emb = nn.Linear(emb_dim, c_out)
         self.norm2 = nn.GroupNorm(groups, c_out)
-        self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1)
-        nn.init.zeros_(self.conv2.weight)  # each block starts as the identity (its skip)
-        nn.init.zeros_(self.conv2.bias)
+        self.conv2 = zero_init(nn.Conv2d(c_out, c_out, 3, padding=1))  # each block starts as the identity (its skip)
         self.skip = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
 
     def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
@@ -110,11 +117,42 @@ class SpatialAttention(nn.Module):
         super().__init__()
         self.norm = nn.GroupNorm(groups, channels)
         self.attn = Attention(channels, heads, tap)
-        nn.init.zeros_(self.attn.proj.weight)  # starts as the identity
-        nn.init.zeros_(self.attn.proj.bias)
+        zero_init(self.attn.proj)  # starts as the identity
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         H, W = x.shape[-2:]
         tokens = rearrange(self.norm(x), "b c h w -> b (h w) c")
         h = rearrange(self.attn(tokens), "b (h w) c -> b c h w", h=H, w=W)
         return x + h
+
+
+class CrossAttention(nn.Module):
+    """Each position of the image grid (a query) reads the prompt's tokens (keys and values), with a
+    residual connection: how Stable Diffusion's U-Net (Rombach et al. 2022) and PixArt-alpha's DiT
+    listen to words.
+
+    x (B, N, D) on the image's grid; ``context`` (B, L, D_ctx), the frozen text encoder's token vectors;
+    ``mask`` (B, L), True for the prompt's real tokens (start, words, end), False for padding. The
+    probabilities softmax(q k^T / sqrt(d)) over the real tokens pass through ``self.probs``, a "words"
+    HookPoint: (B, heads, N, L), each row summing to 1 — which word each place of the picture listens to.
+    The output projection starts at zero, so a new cross-attention layer starts as the identity.
+    """
+
+    def __init__(self, dim: int, context_dim: int, heads: int, tap: str):
+        super().__init__()
+        if dim % heads:
+            raise ValueError(f"attention width {dim} is not divisible by {heads} heads")
+        self.heads = heads
+        self.norm = nn.LayerNorm(dim)
+        self.q = nn.Linear(dim, dim)
+        self.kv = nn.Linear(context_dim, 2 * dim)
+        self.proj = zero_init(nn.Linear(dim, dim))
+        self.probs = HookPoint(tap, "words")
+
+    def forward(self, x: torch.Tensor, context: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        q = rearrange(self.q(self.norm(x)), "b n (h d) -> b h n d", h=self.heads)
+        k, v = rearrange(self.kv(context.to(x.dtype)), "b l (two h d) -> two b h l d", two=2, h=self.heads)
+        scores = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])  # (B, h, N, L)
+        scores = scores.masked_fill(~mask[:, None, None, :], float("-inf"))  # padding is never read
+        attn = self.probs(scores.softmax(dim=-1))
+        return x + self.proj(rearrange(attn @ v, "b h n d -> b n (h d)"))

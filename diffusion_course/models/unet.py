@@ -11,39 +11,52 @@ Taps (each ``Level`` names its own, see ``tap_kinds()``):
     "down.{l}.attn"  attention probabilities at level l       (B, heads, H_l*W_l, H_l*W_l)  attention
     "mid", "mid.attn"                                        the bottleneck
     "up.{l}", "up.{l}.attn"                                  level l on the way up
+    "down.{l}.words", "mid.words", "up.{l}.words"            (models that listen) where each place
+                                                             reads each word  (B, heads, H_l*W_l, L)  words
 """
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from einops import rearrange
 from torch import nn
 
 from ..config import UNetConfig
+from ..prompts import Prompt
 from .base import Denoiser
-from .layers import HookPoint, ResBlock, SpatialAttention, TimeEmbedding
+from .layers import CrossAttention, HookPoint, ResBlock, SpatialAttention, TimeEmbedding, zero_init
 
 
 class Level(nn.Module):
-    """Residual blocks at one resolution, optional attention after them; taps ``name`` (its output
-    features) and ``name.attn`` (its attention probabilities)."""
+    """Residual blocks at one resolution, optional attention after them (and, in a model that listens,
+    cross-attention to the prompt's tokens); taps ``name`` (its output features), ``name.attn`` (its
+    attention probabilities) and ``name.words`` (its cross-attention probabilities)."""
 
     def __init__(self, c_in: int, c_out: int, n_blocks: int, emb_dim: int, cfg: UNetConfig, attn: bool, name: str):
         super().__init__()
         self.blocks = nn.ModuleList(
             ResBlock(c_in if i == 0 else c_out, c_out, emb_dim, cfg.groups) for i in range(n_blocks))
         self.attn = SpatialAttention(c_out, cfg.heads, cfg.groups, tap=f"{name}.attn") if attn else None
+        self.cross = CrossAttention(c_out, cfg.context_dim, cfg.heads, tap=f"{name}.words") \
+            if attn and cfg.context_dim else None
         self.out = HookPoint(name, "features")
 
-    def forward(self, h: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+    def forward(self, h: torch.Tensor, emb: torch.Tensor, prompt: Prompt | None = None) -> torch.Tensor:
         for block in self.blocks:
             h = block(h, emb)
-        return self.out(self.attn(h) if self.attn is not None else h)
+        if self.attn is not None:
+            h = self.attn(h)
+        if self.cross is not None:
+            H, W = h.shape[-2:]
+            tokens = self.cross(rearrange(h, "b c h w -> b (h w) c"), prompt.tokens, prompt.mask)
+            h = rearrange(tokens, "b (h w) c -> b c h w", h=H, w=W)
+        return self.out(h)
 
 
 class UNet(Denoiser):
     # the lowest level on the way down, the bottleneck and its attention, a mid-resolution level on the
     # way up: 16 images x 50 steps fit in under 100 MB
-    DEFAULT_TAPS = ("down.2", "mid", "mid.attn", "up.1")
+    DEFAULT_TAPS = ("down.2", "mid", "mid.attn", "up.1", "mid.words")  # (mid.words: models that listen)
 
     def __init__(self, config: UNetConfig = UNetConfig()):
         super().__init__()
@@ -69,9 +82,8 @@ class UNet(Denoiser):
             if l > 0:
                 self.upsample.append(nn.Conv2d(c, c, 3, padding=1))
         self.norm_out = nn.GroupNorm(cfg.groups, c)
-        self.conv_out = nn.Conv2d(c, cfg.in_channels, 3, padding=1)
-        nn.init.zeros_(self.conv_out.weight)
-        nn.init.zeros_(self.conv_out.bias)
+        self.conv_out = zero_init(nn.Conv2d(c, cfg.in_channels, 3, padding=1))
+        self.init_words()
 
     def conv_receptive_fields(self) -> dict[str, int]:
         """Side (pixels) of the input window each level's units see through convolutions alone,
@@ -86,19 +98,21 @@ class UNet(Denoiser):
                 jump *= 2
         return out
 
-    def forward(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None = None,
+                prompt: Prompt | None = None) -> torch.Tensor:
         t = self.check_input(x_t, t)
-        emb = self.time(t, cond)  # (B, 4*C0)
+        words = self.read_prompt(prompt, x_t.shape[0], x_t.device)  # None for a model that does not listen
+        emb = self.time(t, words.pooled if words is not None else cond)  # (B, 4*C0)
         h = self.stem(x_t)  # (B, C0, H, W)
         skips = []
         for l, level in enumerate(self.down):
-            h = level(h, emb)
+            h = level(h, emb, words)
             skips.append(h)
             if l < len(self.downsample):
                 h = self.downsample[l](h)  # halve H, W
-        h = self.mid(h, emb)
+        h = self.mid(h, emb, words)
         for i, level in enumerate(self.up):
-            h = level(torch.cat([h, skips.pop()], dim=1), emb)
+            h = level(torch.cat([h, skips.pop()], dim=1), emb, words)
             if i < len(self.upsample):
                 h = self.upsample[i](F.interpolate(h, scale_factor=2, mode="nearest"))  # double H, W
         return self.conv_out(F.silu(self.norm_out(h)))  # eps_hat (B, C, H, W)

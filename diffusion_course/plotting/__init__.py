@@ -2,8 +2,9 @@
 
 Pixels (uint8 conversion, grids, PNGs) live in ``images``; these modules lay them out in figures:
 ``figures`` the course's common ones and those of notebooks 02-03, ``teams`` those of notebooks
-04-05 (inside Team Transformers, and the race between the teams), ``words`` those of notebook 07
-(the tiny CLIP: similarities, embedding space, saliency, relation pairs).
+04-05 (inside Team Transformers, and the race between the teams), ``words`` those of notebooks 07-08
+(the tiny CLIP: similarities, embedding space, saliency, relation pairs; drawing from words: maps beside
+pictures, failures, the composition scoreboard and the guidance trade-off).
 """
 from .figures import (
                       filmstrip,
@@ -30,9 +31,24 @@ from .teams import (
                       scoreboard,
                       table,
 )
-from .words import embedding_map, relation_scores, saliency_row, similarity_heatmap
+from .words import (
+                      best_scales,
+                      by_scale,
+                      compare_teams,
+                      composition_table,
+                      embedding_map,
+                      panels,
+                      readings_grid,
+                      relation_scores,
+                      saliency_row,
+                      similarity_heatmap,
+                      tradeoff,
+                      word_maps,
+)
 
-__all__ = ["attention_distances", "attention_heads", "attention_moments", "budget_curves", "embedding_map",
-           "equal_budgets", "filmstrip", "grids", "level_activity", "loss_curve", "loss_weights", "plot_schedules",
-           "position_similarity", "puzzle_pieces", "quality_curves", "race", "receptive_fields", "relation_scores",
-           "rows", "saliency_row", "scoreboard", "show_grid", "show_patches", "similarity_heatmap", "table"]
+__all__ = ["attention_distances", "attention_heads", "attention_moments", "best_scales", "budget_curves", "by_scale",
+           "compare_teams", "composition_table", "embedding_map", "equal_budgets", "filmstrip", "grids",
+           "level_activity", "loss_curve", "loss_weights", "panels", "plot_schedules", "position_similarity",
+           "puzzle_pieces", "quality_curves", "race", "readings_grid", "receptive_fields", "relation_scores", "rows",
+           "saliency_row", "scoreboard", "show_grid", "show_patches", "similarity_heatmap", "table", "tradeoff",
+           "word_maps"]

@@ -1,7 +1,11 @@
-"""Figures of notebook 07 (the teacher's words): the tiny CLIP's similarity heatmap, its shared embedding
-space in two dimensions, which pixels a caption looks at (saliency), and its scores on relation pairs."""
+"""Figures of notebooks 07-08. The teacher's words (07): the tiny CLIP's similarity heatmap, its shared
+embedding space in two dimensions, which pixels a caption looks at (saliency), and its scores on relation
+pairs. Drawing from words (08): pictures beside maps (guidance gradients, word attention), drawings that
+missed the prompt with what the judge read, and the composition scoreboard and guidance trade-off read
+from ``bench``'s words results."""
 from __future__ import annotations
 
+import math
 import textwrap
 
 import matplotlib.pyplot as plt
@@ -10,6 +14,7 @@ import torch
 from matplotlib.patches import Rectangle
 
 from ..images import to_uint8
+from .teams import table
 
 
 def similarity_heatmap(sim: torch.Tensor, captions, images: torch.Tensor | None = None, title: str | None = None):
@@ -101,3 +106,247 @@ def relation_scores(results: dict, title: str | None = None, ax=None):
     ax.set_title(title or "the word-swap test: the true caption against the same words with one relation swapped",
                  fontsize=10)
     return ax
+
+
+# ----------------------------------------------------------------------------- notebook 08: drawing from words
+
+def _shown(ax, value: torch.Tensor, cmap: str) -> None:
+    """An image (C, H, W) in [-1, 1] as a picture, or a map (h, w) as a heatmap stretched over the same square."""
+    value = value.detach().float().cpu()
+    if value.ndim == 3:
+        ax.imshow(to_uint8(value), interpolation="nearest")
+    else:
+        ax.imshow(value.numpy(), cmap=cmap, interpolation="nearest", vmin=0)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def panels(rows: dict, title: str | None = None, cmap: str = "magma", size: float = 2.0):
+    """A grid of pictures and maps: ``{row label: {panel title: tensor}}``, each tensor an image (C, H, W)
+    in [-1, 1] or a map (h, w) drawn as a heatmap (brighter = more) at the image's size. Panels are
+    titled in the first row, and in any row whose titles differ from the first's. Returns the figure."""
+    ncol = max(len(r) for r in rows.values())
+    fig, axes = plt.subplots(len(rows), ncol, figsize=(size * ncol + 0.8, size * len(rows) + 0.5), squeeze=False)
+    first = list(next(iter(rows.values())))
+    for i, (ax_row, (label, row)) in enumerate(zip(axes, rows.items())):
+        for ax, (name, value) in zip(ax_row, row.items()):
+            _shown(ax, value, cmap)
+            if i == 0 or list(row) != first:
+                ax.set_title("\n".join(textwrap.wrap(name, 24)), fontsize=8)
+        ax_row[0].set_ylabel(label, fontsize=9)
+        for ax in ax_row[len(row):]:
+            ax.set_axis_off()
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def word_maps(trace, tap: str, words, moments: dict, image: int = 0, title: str | None = None):
+    """Which places of the picture listen to each of ``words`` (tokens of the prompt, e.g. ["pup", "rocket",
+    "moon"]) in cross-attention tap ``tap`` of a ``Trace``, at each of ``moments`` ({label: recorded-step
+    index}), beside the guess x0_hat at that step. Returns the figure."""
+    tokens = trace.words(image)
+    missing = [w for w in words if w not in tokens]
+    if missing:
+        raise ValueError(f"{missing} are not tokens of this prompt; its tokens: {tokens}")
+    x0_hat = trace.frames("x0_hat", image)
+    maps = {w: trace.frames(tap, image, tokens.index(w)) for w in words}  # (S, side, side) each
+    rows = {f"{label}, t = {trace.t[i]}": {"x̂_0": x0_hat[i], **{f"“{w}”": m[i] for w, m in maps.items()}}
+            for label, i in moments.items()}
+    return panels(rows, title=title or f"{tap}: where the picture listens to each word (brighter: more)")
+
+
+def readings_grid(x: torch.Tensor, readings, title: str, ncol: int = 8, limit: int = 16):
+    """Drawings (N, C, H, W), each with what the judge read in it written underneath (e.g.
+    ``composition.failures``: the drawings that missed a prompt, and their readings). Returns the figure."""
+    n = min(len(x), limit)
+    if n == 0:
+        fig, ax = plt.subplots(figsize=(7, 0.8))
+        ax.text(0.5, 0.5, f"{title}: none", ha="center", va="center", fontsize=10)
+        ax.set_axis_off()
+        return fig
+    ncol = min(ncol, n)
+    nrow = math.ceil(n / ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(1.45 * ncol, 2.05 * nrow + 0.3), squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        ax.set_axis_off()
+        if k < n:
+            ax.imshow(to_uint8(x[k]), interpolation="nearest")
+            ax.set_title("\n".join(textwrap.wrap(readings[k], 16)), fontsize=7, y=-0.02, va="top")
+    fig.suptitle("\n".join(textwrap.wrap(title, 110)), fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+KIND_NAMES = {"cfg": "classifier-free guidance (models that listen)",
+              "clip": "CLIP guidance (unconditional models)"}
+
+
+def by_scale(scores, team: str, kind: str) -> dict[float, dict]:
+    """One team's cells of one kind of guidance (``bench`` results' ``words["scores"]``), averaged over the
+    prompts at each scale: composition (with the 95 % half-width of that mean), recognisable, diversity."""
+    cells = {}
+    for s in scores:
+        if s["team"] == team and s["kind"] == kind:
+            cells.setdefault(s["scale"], []).append(s)
+    out = {}
+    for scale, cs in sorted(cells.items()):
+        mean = {k: float(np.mean([c[k] for c in cs])) for k in ("composition", "recognisable", "diversity")}
+        mean["composition_ci"] = float(np.sqrt(sum(c["composition_ci"] ** 2 for c in cs))) / len(cs)
+        out[scale] = mean
+    return out
+
+
+def _teams(scores) -> list[str]:
+    return list(dict.fromkeys(s["team"] for s in scores))
+
+
+def composition_table(words: dict, title: str | None = None):
+    """``bench``'s composition scoreboard as coloured tables, one per kind of guidance: a row per team and
+    prompt, a column per guidance scale, each cell "composition ±95 % interval" (in %), and the judge's
+    ceiling, real scenes that satisfy the prompt, in the last column. Returns the figure."""
+    scores, real = words["scores"], words.get("real", {})
+    teams = _teams(scores)
+    prompts = list(dict.fromkeys(s["prompt"] for s in scores))
+    kinds = [k for k in ("cfg", "clip") if any(s["kind"] == k for s in scores)]
+    labels = [f"{team.replace('Team ', '')}: {p}" for team in teams for p in prompts]
+    widths = [len(words["scales"][k]) + 1 for k in kinds]
+    fig, axes = plt.subplots(1, len(kinds), figsize=(0.85 * sum(widths) + 4.5, 0.32 * len(labels) + 1.6),
+                             squeeze=False, gridspec_kw={"width_ratios": widths})
+    for j, (ax, kind) in enumerate(zip(axes[0], kinds)):
+        scales = words["scales"][kind]
+        cell = {(s["team"], s["prompt"], s["scale"]): s for s in scores if s["kind"] == kind}
+        grid = np.full((len(labels), len(scales) + 1), np.nan)
+        for r, (team, p) in enumerate((t, p) for t in teams for p in prompts):
+            for c, scale in enumerate(scales):
+                s = cell.get((team, p, scale))
+                if s is not None:
+                    grid[r, c] = s["composition"]
+                    ax.text(c, r, f"{100 * s['composition']:.0f} ±{100 * s['composition_ci']:.0f}", ha="center",
+                            va="center", fontsize=6.5, color="white" if s["composition"] < 0.55 else "black")
+            if p in real and not np.isnan(grid[r, :-1]).all():  # the ceiling of the prompts this kind was run on
+                grid[r, -1] = real[p]
+                ax.text(len(scales), r, f"{100 * real[p]:.0f}", ha="center", va="center", fontsize=6.5,
+                        color="white" if real[p] < 0.55 else "black")
+        ax.imshow(grid, cmap="viridis", vmin=0, vmax=1, aspect="auto")
+        ax.axvline(len(scales) - 0.5, color="white", lw=3)
+        for r in range(len(prompts), len(labels), len(prompts)):
+            ax.axhline(r - 0.5, color="white", lw=3)
+        ax.set_xticks(range(len(scales) + 1), [f"{s:g}" for s in scales] + ["real"], fontsize=8)
+        ax.set_yticks(range(len(labels)), labels if j == 0 else [], fontsize=7)
+        ax.set_xlabel("guidance scale", fontsize=8)
+        ax.set_title(KIND_NAMES[kind], fontsize=9)
+        ax.tick_params(length=0)
+    fig.suptitle(title or f"composition: % of {words['n']} drawings ({words['steps']} steps) in which the judge reads "
+                          "everything the prompt says, ±95 % interval", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def tradeoff(words: dict, title: str | None = None):
+    """The trade-off of guidance, from ``bench``'s words results, averaged over each kind's prompts: composition
+    (solid, with its 95 % band) and diversity (dashed) against the scale, for each team, one panel per kind
+    of guidance; then composition against diversity, one curve per team and kind, from its smallest scale
+    (open circle) up. Each team's best scale (``words["best"]``, ``["best_clip"]``) is starred. Returns the figure."""
+    scores = words["scores"]
+    teams = _teams(scores)
+    colours = dict(zip(teams, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
+    best = {"cfg": words.get("best", {}), "clip": words.get("best_clip", {})}
+    kinds = [k for k in ("cfg", "clip") if any(s["kind"] == k for s in scores)]
+    prompts = {k: list(dict.fromkeys(s["prompt"] for s in scores if s["kind"] == k)) for k in kinds}
+    fig, axes = plt.subplots(1, len(kinds) + 1, figsize=(5.2 * (len(kinds) + 1), 3.9))
+    for ax, kind in zip(axes, kinds):
+        for team in teams:
+            curve = by_scale(scores, team, kind)
+            if not curve:
+                continue
+            xs = list(curve)
+            comp = np.array([v["composition"] for v in curve.values()])
+            ci = np.array([v["composition_ci"] for v in curve.values()])
+            ax.plot(xs, comp, "-o", ms=3, color=colours[team], label=f"{team}: composition")
+            ax.fill_between(xs, comp - ci, comp + ci, color=colours[team], alpha=0.15, lw=0)
+            ax.plot(xs, [v["diversity"] for v in curve.values()], "--", color=colours[team],
+                    label=f"{team}: diversity")
+            if team in best[kind] and best[kind][team]["scale"] in curve:
+                ax.plot(best[kind][team]["scale"], curve[best[kind][team]["scale"]]["composition"], "*", ms=13,
+                        color=colours[team])
+        real = [words.get("real", {})[p] for p in prompts[kind] if p in words.get("real", {})]
+        if real:
+            ax.axhline(np.mean(real), color="grey", lw=1, label="composition of real scenes (the judge's ceiling)")
+        ax.axhline(1, color="grey", lw=1, ls=":", label="diversity of real scenes")
+        if max(words["scales"][kind]) > 20:
+            ax.set_xscale("symlog", linthresh=10)
+        ax.set(xlabel="guidance scale", ylabel="composition (share) · diversity (ratio)", ylim=(0, None))
+        ax.set_xlim(left=0)
+        n = len(prompts[kind])
+        ax.set_title(f"{KIND_NAMES[kind]}\naveraged over {n} prompt{'s' if n > 1 else ''}", fontsize=9)
+        ax.grid(alpha=0.3)
+    ax = axes[-1]
+    for kind, style in zip(kinds, ("-", ":")):
+        for team in teams:
+            curve = by_scale(scores, team, kind)
+            if not curve:
+                continue
+            div = [v["diversity"] for v in curve.values()]
+            comp = [v["composition"] for v in curve.values()]
+            ax.plot(div, comp, style, marker=".", color=colours[team], label=f"{team}, {kind.upper()}")
+            ax.plot(div[0], comp[0], "o", mfc="none", color=colours[team])
+            for scale, d, c in zip(curve, div, comp):
+                ax.annotate(f"{scale:g}", (d, c), fontsize=6, xytext=(2, 2), textcoords="offset points")
+    ax.set(xlabel="diversity (ratio to real scenes)", ylabel="composition (share)")
+    ax.set_title("the trade-off: more composition, less diversity", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)
+    fig.suptitle(title or f"guidance: {words['n']} drawings of {words['steps']} steps per team, prompt and scale; "
+                          "stars: each team's best scale", fontsize=10)
+    fig.tight_layout(rect=(0, 0.13, 1, 1))
+    return fig
+
+
+def best_scales(words: dict) -> dict:
+    """Print each team's best guidance scale of each kind (``bench``'s ``best`` and ``best_clip``: the highest
+    composition averaged over the prompts) with its composition (±95 %), recognisable rate, diversity and
+    worst prompt; the judge's ceiling on real scenes last. Returns the rows."""
+    rows = {}
+    for kind, key in (("cfg", "best"), ("clip", "best_clip")):
+        for team, b in words.get(key, {}).items():
+            ci = by_scale(words["scores"], team, kind).get(b["scale"], {}).get("composition_ci", float("nan"))
+            rows[f"{team}, {kind.upper()} × {b['scale']:g}"] = {
+                "composition": f"{b['composition']:.0%} ±{ci:.0%}", "recognisable": f"{b['recognisable']:.0%}",
+                "diversity": f"{b['diversity']:.2f}",
+                "worst prompt": f"{b['worst_prompt']} ({b['worst_composition']:.0%})"}
+    if words.get("real"):
+        real = list(words["real"].values())
+        rows["real scenes (the judge's ceiling)"] = {"composition": f"{np.mean(real):.0%}", "recognisable": "",
+                                                     "diversity": "1.00", "worst prompt": ""}
+    table(rows)
+    return rows
+
+
+def compare_teams(words: dict, kind: str = "cfg") -> str:
+    """The verdict of ``bench``'s words results on one kind of guidance, in one line: each team at its own best
+    scale (``best`` or ``best_clip``), the difference in mean composition against its 95 % noise, and sentence
+    by sentence, which team is ahead by more than the noise of that cell."""
+    best = words.get("best" if kind == "cfg" else "best_clip", {})
+    if len(best) < 2:
+        return f"{kind.upper()}: only {', '.join(best) or 'no team'} in the benchmark; nothing to compare"
+    (a, best_a), (b, best_b) = list(best.items())[:2]
+    cell = {(c["team"], c["prompt"]): c for c in words["scores"]
+            if c["kind"] == kind and c["team"] in best and c["scale"] == best[c["team"]]["scale"]}
+    ahead = {a: 0, b: 0, "neither": 0}
+    for prompt in dict.fromkeys(p for _, p in cell):
+        ca, cb = cell.get((a, prompt)), cell.get((b, prompt))
+        if ca is None or cb is None:
+            continue
+        d, noise = cb["composition"] - ca["composition"], math.hypot(ca["composition_ci"], cb["composition_ci"])
+        ahead[b if d > noise else a if -d > noise else "neither"] += 1
+    ci = [by_scale(words["scores"], t, kind)[best[t]["scale"]]["composition_ci"] for t in (a, b)]
+    gap, noise = best_b["composition"] - best_a["composition"], math.hypot(*ci)
+    who = f"{b} composes better" if gap > noise else f"{a} composes better" if -gap > noise else "no clear winner"
+    return (f"{kind.upper()}: {a} {best_a['composition']:.0%} (scale {best_a['scale']:g}), {b} "
+            f"{best_b['composition']:.0%} (scale {best_b['scale']:g}): a difference of {gap:+.0%} against noise of "
+            f"±{noise:.0%}, {who}. Sentence by sentence, ahead by more than the noise: {a} on {ahead[a]}, {b} on "
+            f"{ahead[b]}, neither on {ahead['neither']}.")

@@ -38,12 +38,40 @@ from .labels import (
     facts,
     sample_labels,
 )
-from .words import CHALLENGE_PROMPTS, VOCABULARY, caption, parse, phrasings, satisfies
+from .words import CHALLENGE_PROMPTS, VOCABULARY, caption, parse, phrasings, plain, satisfies
 
-__all__ = ["CHALLENGE_PROMPTS", "FACTS", "FLAME", "MOON", "MOON_PHASES", "OBJECTS", "PUP_BLUE", "RELATIONS",
-           "ROCKET_COLOURS", "SIZE", "SUPERSAMPLE", "VOCABULARY", "WINDOW", "WORLD", "WORLDS", "SceneLabels",
-           "ScenePool", "applies", "batch", "caption", "facts", "layers", "parse", "phrasings", "render", "sample_for",
-           "sample_labels", "satisfies", "scene"]
+__all__ = [
+    "CHALLENGE_PROMPTS",
+    "FACTS",
+    "FLAME",
+    "MOON",
+    "MOON_PHASES",
+    "OBJECTS",
+    "PUP_BLUE",
+    "RELATIONS",
+    "ROCKET_COLOURS",
+    "SIZE",
+    "SUPERSAMPLE",
+    "VOCABULARY",
+    "WINDOW",
+    "WORLD",
+    "WORLDS",
+    "SceneLabels",
+    "ScenePool",
+    "applies",
+    "batch",
+    "caption",
+    "facts",
+    "layers",
+    "parse",
+    "phrasings",
+    "plain",
+    "render",
+    "sample_for",
+    "sample_labels",
+    "satisfies",
+    "scene",
+]
 
 
 def scene(seed: int, index: int = 0, size: int = SIZE, world: int = WORLD) -> tuple[np.ndarray, SceneLabels]:

@@ -78,6 +78,18 @@ def phrasings(labels: SceneLabels) -> list[str]:
     return out
 
 
+_ATTRIBUTE = "|".join([*ROCKET_COLOURS, *MOON_PHASES])
+
+
+def plain(sentence: str) -> str:
+    """The sentence with its colours and phases left out, as people say it: "a blue pup sitting in a red
+    rocket near the full moon" -> "the pup sitting in a rocket near the moon". Still true of the same
+    scenes, and the way the challenge prompts are said."""
+    out = re.sub(rf"\b(a|an) ({_ATTRIBUTE}) ", "a ", sentence)
+    out = re.sub(rf"\bthe ({_ATTRIBUTE}) ", "the ", out)
+    return re.sub(r"\ba blue pup\b", "the pup", out)
+
+
 def caption(labels: SceneLabels) -> str:
     """The scene's caption: its phrasing number ``labels.phrasing`` of ``phrasings(labels)``."""
     p = phrasings(labels)
