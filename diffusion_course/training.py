@@ -106,7 +106,10 @@ class Trainer:
     def start_from(self, name: str) -> None:
         """Copy a shipped model's weights into ours; only the layers it lacks (the words) keep their init."""
         source = checkpoints.load_pretrained(name, self.device)
-        missing, unexpected = self.model.load_state_dict(source.state_dict(), strict=False)
+        try:
+            missing, unexpected = self.model.load_state_dict(source.state_dict(), strict=False)
+        except RuntimeError:  # a layer of the same name with another shape
+            missing, unexpected = ["(layers of other shapes)"], []
         new = [k for k in missing if ".cross." in k or k.startswith(("null_", "time.cond."))]
         if unexpected or len(new) != len(missing):
             raise checkpoints.CheckpointError(
