@@ -1,6 +1,8 @@
 """Command line: ``python -m diffusion_course {train, sample, judge, clip, calibrate, bench} ...``
 
     python -m diffusion_course train --preset unet-scenes --out data/unet-scenes
+    python -m diffusion_course train --preset unet-64 --data my-drawings/ --out runs/class-64
+    torchrun --nproc-per-node 2 -m diffusion_course train --preset unet-tiny --steps 20 --out runs/unet-tiny
     python -m diffusion_course sample --model unet-scenes -n 64 --out samples.png
     python -m diffusion_course judge --out data/judge
     python -m diffusion_course clip --out data/clip-scenes
@@ -23,7 +25,20 @@ from pathlib import Path
 
 import torch
 
-from . import bench, calibration, checkpoints, clip, config, guidance, images, judging, metrics, samplers, scenes
+from . import (
+    bench,
+    calibration,
+    checkpoints,
+    clip,
+    config,
+    distributed,
+    guidance,
+    images,
+    judging,
+    metrics,
+    samplers,
+    scenes,
+)
 from .training import Trainer, mean_tail
 
 LOSS_TAIL = 200  # the card's final loss: the mean of the last LOSS_TAIL steps (the loss is noisy step to step)
@@ -55,18 +70,28 @@ def number(kind: type, low: float, high: float = math.inf, above: bool = False):
     return parse
 
 
-def command_line() -> str:
-    """This invocation, as a command to paste into a shell (recorded in cards)."""
-    return "python -m diffusion_course " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+def command_line(processes: int = 1) -> str:
+    """This invocation, as a command to paste into a shell (recorded in cards); under ``torchrun``, with it."""
+    launch = f"torchrun --nproc-per-node {processes}" if processes > 1 else "python"
+    return f"{launch} -m diffusion_course " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 
 
 def cmd_train(args) -> None:
+    """Train a preset; under ``torchrun`` every copy trains and rank 0 alone writes (``distributed``)."""
+    try:
+        train_and_write(args)
+    finally:
+        distributed.leave()
+
+
+def train_and_write(args) -> None:
     model_cfg = config.preset(args.preset)
     if args.train is not None and args.train not in config.TRAIN_PRESETS:
         raise KeyError(f"unknown training preset {args.train!r}; known: {', '.join(config.TRAIN_PRESETS)}")
     train_cfg = config.TRAIN_PRESETS.get(args.train or args.preset, config.TrainConfig())
     overrides = {k: v for k, v in (("steps", args.steps), ("seed", args.seed), ("precision", args.precision),
-                                   ("batch_size", args.batch_size), ("lr", args.lr)) if v is not None}
+                                   ("batch_size", args.batch_size), ("lr", args.lr), ("data", args.data))
+                 if v is not None}
     train_cfg = dataclasses.replace(train_cfg, **overrides)
     out = Path(args.out or checkpoints.DATA_DIR / args.preset)
     run_dir = out.with_name(out.name + ".run")
@@ -76,9 +101,16 @@ def cmd_train(args) -> None:
         judge = checkpoints.load_pretrained("judge")
         probe, judge_version = metrics.probe(judge), judge.config.version
     trainer = Trainer(model_cfg, train_cfg, run_dir=run_dir, probe=probe, probe_every=args.probe_every)
-    print(f"{args.preset}: {trainer.model.num_params():,} parameters, {train_cfg.steps} steps, "
-          f"precision {trainer.autocast_dtype or 'fp32'}, device {trainer.device}, resuming at step {trainer.step}")
+    say = print if trainer.world.main else lambda *_: None  # rank 0 speaks for all the copies
+    if train_cfg.data:
+        say(trainer.pool.describe())
+    copies = f" x {trainer.world.size} processes" if trainer.world.size > 1 else ""
+    say(f"{args.preset}: {trainer.model.num_params():,} parameters, {train_cfg.steps} steps, batch "
+        f"{train_cfg.batch_size}{copies}, precision {trainer.autocast_dtype or 'fp32'}, device {trainer.device}, "
+        f"resuming at step {trainer.step}")
     trainer.run(steps=args.until, minutes=args.minutes)
+    if not trainer.world.main:
+        return
     if trainer.step < train_cfg.steps:
         print(f"stopped at step {trainer.step} of {train_cfg.steps}; run the same command again to resume")
     card = {
@@ -86,9 +118,10 @@ def cmd_train(args) -> None:
         "preset": args.preset,
         "model_config": config.to_dict(model_cfg),
         "train_config": dataclasses.asdict(train_cfg),
-        "command": command_line(),
+        "command": command_line(trainer.world.size),
         "seed": train_cfg.seed,
-        "scene_world": scenes.WORLD,
+        **trained_on(trainer),
+        "processes": trainer.world.size,
         "steps": trainer.step,
         "complete": trainer.step >= train_cfg.steps,
         "parameters": trainer.model.num_params(),
@@ -105,6 +138,14 @@ def cmd_train(args) -> None:
     images.save_grid(sample_grid(trainer.ema, args.eta), out.with_suffix(".png"), nrow=GRID_ROW)
     print(f"wrote {path}, {out.with_suffix('.json')}, {out.with_suffix('.png')} "
           f"({time.time() - started:.0f} s in all)")
+
+
+def trained_on(trainer) -> dict:
+    """What a model was trained on, for its card: the scenes of a world, or a folder of pictures."""
+    if trainer.cfg.data:
+        pool = trainer.pool
+        return {"data": {"folder": str(pool.folder.resolve()), "pictures": len(pool), "skipped": len(pool.skipped)}}
+    return {"scene_world": scenes.WORLD}
 
 
 def sample_grid(model, eta: float = samplers.ETA) -> torch.Tensor:
@@ -217,6 +258,7 @@ def main(argv=None) -> None:
                    help=f"every N steps, judge {metrics.PROBE_IMAGES} samples of the EMA (recognisable rate, "
                         "Frechet distance)"
                         " for the card's quality curve; 0: never")
+    t.add_argument("--data", help="a folder of your own PNG/JPEG pictures to train on (default: the scenes)")
     t.add_argument("--out", help="output path without suffix (default data/PRESET)")
     t.set_defaults(func=cmd_train)
     s = sub.add_parser("sample", help="sample a grid from a shipped or saved model")

@@ -85,6 +85,7 @@ class TrainConfig:
     plain_share: float = 0.35  # captions said plainly, without colours and phases ("the pup in a rocket near the moon")
     clip: str = "clip-scenes"  # the frozen tiny CLIP whose text encoder reads the captions (a folder in data/)
     init_from: str = ""  # start from a shipped model's weights (the new layers start as the identity)
+    data: str = ""  # a folder of your own PNG/JPEG pictures to train on instead of the scenes ("": the scenes)
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,9 @@ PRESETS: dict[str, object] = {
     "dit-words": DiTConfig(cond_dim=64, context_dim=64, context_len=24),
     "unet-words-tiny": UNetConfig(channels=(16, 32, 32), blocks=1, cond_dim=64, context_dim=64, context_len=24),
     "dit-words-tiny": DiTConfig(patch=4, width=32, depth=2, heads=2, cond_dim=64, context_dim=64, context_len=24),
+    # bigger than a laptop: 64 x 64 pictures (scenes drawn at 64, or a folder of your own), one more level
+    # (64 -> 32 -> 16 -> 8), self-attention at 16 x 16 and 8 x 8. Meant for a GPU.
+    "unet-64": UNetConfig(image_size=64, channels=(64, 128, 128, 256), attn_levels=(2, 3)),
 }
 
 TRAIN_PRESETS: dict[str, TrainConfig] = {
@@ -151,6 +155,7 @@ TRAIN_PRESETS: dict[str, TrainConfig] = {
     # fine-tuned from the shipped unconditional models on scene world 2 with captions
     "unet-words": TrainConfig(steps=4000, lr=1e-3, warmup=100, init_from="unet-scenes"),
     "dit-words": TrainConfig(steps=2500, lr=7e-4, warmup=100, init_from="dit-scenes"),
+    "unet-64": TrainConfig(steps=20000, lr=1e-3, warmup=500, checkpoint_every=1000),
 }
 
 

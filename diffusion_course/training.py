@@ -18,6 +18,10 @@ its new layers (cross-attention, the caption's path into the time embedding) sta
 Runs are seeded and resumable: ``state.safetensors`` in the run folder holds weights,
 EMA, optimiser moments, RNG state and the loss history; a resumed run continues exactly.
 
+The same code trains under ``torchrun`` on several processes (``distributed``): each copy trains on its
+own rows of the same global batch and DistributedDataParallel averages their gradients; only rank 0
+writes. ``cfg.data`` names a folder of your own pictures to train on instead of the scenes (``pools``).
+
 A ``probe`` (e.g. ``metrics.probe``) can measure the EMA every ``probe_every`` steps; its
 results form ``trainer.curve``, quality against steps and training seconds.
 """
@@ -36,10 +40,11 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, safe_open, save_file
 from tqdm.auto import tqdm
 
-from . import checkpoints, clip, scenes
+from . import checkpoints, clip, distributed, scenes
 from . import config as config_mod
 from .config import TrainConfig
 from .models import build
+from .pools import FolderPool, ImagePool
 from .precision import resolve_precision
 from .scenes import ScenePool
 
@@ -70,17 +75,20 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
 
 
 class Trainer:
-    """Trains one model; ``trainer.ema`` is the model to sample from."""
+    """Trains one model; ``trainer.ema`` is the model to sample from. Under ``torchrun`` it is one of the
+    copies that train together (``trainer.world``)."""
 
     def __init__(self, model_config, cfg: TrainConfig = TrainConfig(), run_dir: str | Path | None = None,
-                 device: str | torch.device | None = None, pool: ScenePool | None = None, progress: bool = True,
+                 device: str | torch.device | None = None, pool: ImagePool | None = None, progress: bool = True,
                  probe: Callable[[torch.nn.Module], dict] | None = None, probe_every: int = 0):
         if isinstance(model_config, str):
             model_config = config_mod.preset(model_config)
         self.model_config, self.cfg = model_config, cfg
-        self.device = torch.device(device) if device else checkpoints.default_device()
+        self.world = distributed.world()
+        self.device = torch.device(device) if device else distributed.device(self.world)
+        distributed.join(self.world, self.device)
         self.run_dir = Path(run_dir) if run_dir else None
-        self.progress = progress
+        self.progress = progress and self.world.main
         self.probe, self.probe_every = probe, probe_every
         torch.manual_seed(cfg.seed)
         self.model = build(model_config).to(self.device)
@@ -97,11 +105,16 @@ class Trainer:
         self.step, self.losses, self.elapsed, self.curve = 0, [], 0.0, []
         self.schedule = self.model.schedule
         self.weight = min_snr_weight(self.schedule.snr.float(), cfg.min_snr_gamma).to(self.device)
-        self.pool = pool if pool is not None else ScenePool(cfg.pool_size, seed=cfg.seed, progress=progress,
-                                                            size=model_config.image_size)
+        if self.model.listens and cfg.data:
+            raise ValueError(f"a folder of pictures has no captions to listen to: train an unconditional preset "
+                             f"on {cfg.data}, not {model_config.kind} with words")
+        self.pool = pool if pool is not None else (
+            FolderPool(cfg.data, model_config.image_size, self.progress) if cfg.data else
+            ScenePool(cfg.pool_size, seed=cfg.seed, progress=self.progress, size=model_config.image_size))
         self.phrasings = [scenes.phrasings(lab) for lab in self.pool.labels] if self.model.listens else None
         if self.run_dir and (self.run_dir / "state.safetensors").exists():
             self.load_state()
+        self.net = self.model  # what the loss runs: the model, or DDP around it while ``run`` trains
 
     def start_from(self, name: str) -> None:
         """Copy a shipped model's weights into ours; only the layers it lacks (the words) keep their init."""
@@ -128,42 +141,63 @@ class Trainer:
                        scenes.plain(caption) if bare < self.cfg.plain_share else caption)
         return out
 
+    def noise(self, shape: torch.Size) -> tuple[torch.Tensor, torch.Tensor]:
+        """Steps t ~ U{0..T-1} (B,) and noise eps ~ N(0, I) for a batch of ``shape``, from the trainer's generator."""
+        g = self.generator
+        return torch.randint(0, self.schedule.T, (shape[0],), generator=g), torch.randn(shape, generator=g)
+
     def loss(self, x0: torch.Tensor, prompt=None) -> torch.Tensor:
         """The weighted denoising loss on a batch of clean images (B, C, H, W) (and, for a model that listens,
         their ``prompts.Prompt``)."""
-        g = self.generator
-        t = torch.randint(0, self.schedule.T, (x0.shape[0],), generator=g).to(self.device)
-        eps = torch.randn(x0.shape, generator=g).to(self.device)
-        return self.loss_at(x0, t, eps, prompt)
+        t, eps = self.noise(x0.shape)
+        return self.loss_at(x0, t.to(self.device), eps.to(self.device), prompt)
 
     def loss_at(self, x0: torch.Tensor, t: torch.Tensor, eps: torch.Tensor, prompt=None) -> torch.Tensor:
         """The weighted loss for given steps ``t`` (B,) and noise ``eps``: w(t) ||eps - eps_theta(x_t, t)||^2."""
         x_t = self.schedule.q_sample(x0, t, eps)  # q(x_t | x_0)
         with torch.autocast(self.device.type, dtype=self.autocast_dtype or torch.bfloat16,
                             enabled=self.autocast_dtype is not None):
-            eps_hat = self.model(x_t, t, prompt=prompt)
+            eps_hat = self.net(x_t, t, prompt=prompt)
         per_image = F.mse_loss(eps_hat.float(), eps, reduction="none").mean(dim=(1, 2, 3))
         return (self.weight[t] * per_image).mean()
 
     def train_step(self) -> float:
+        """One optimiser step. A step interrupted before its update (Ctrl-C, a copy that died) leaves no
+        trace, not even in the generator, so the state saved after it resumes exactly."""
         cfg = self.cfg
-        for group in self.opt.param_groups:
-            group["lr"] = lr_at(self.step, cfg)
-        if self.model.listens:  # no random flips here: a flip would swap left and right in the picture only
-            idx = torch.randint(len(self.pool), (cfg.batch_size,), generator=self.generator)
-            x0, prompt = self.pool[idx].to(self.device), clip.prompt(*self.words, self.captions(idx)).to(self.device)
-        else:
-            x0, prompt = self.pool.sample(cfg.batch_size, generator=self.generator).to(self.device), None
-        loss = self.loss(x0, prompt)
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
+        rng = self.generator.get_state()
+        try:
+            loss = self.backward()
+        except BaseException:
+            self.generator.set_state(rng)
+            raise
         if cfg.grad_clip:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
         self.opt.step()
         self.update_ema()
         self.step += 1
-        self.losses.append(loss.item())
-        return self.losses[-1]
+        self.losses.append(loss)
+        return loss
+
+    def backward(self) -> float:
+        """Draw this step's batch, compute the loss and its gradients (averaged over the copies by DDP);
+        the global batch's loss."""
+        cfg = self.cfg
+        for group in self.opt.param_groups:
+            group["lr"] = lr_at(self.step, cfg)
+        # every copy draws the same global batch (world.size x batch_size) and keeps its own rows of it
+        n, mine = cfg.batch_size * self.world.size, self.world.rows(cfg.batch_size)
+        if self.model.listens:  # no random flips here: a flip would swap left and right in the picture only
+            idx = torch.randint(len(self.pool), (n,), generator=self.generator)
+            x0, captions = self.pool[idx], self.captions(idx)[mine]
+        else:
+            x0 = self.pool.sample(n, generator=self.generator)
+        t, eps = self.noise(x0.shape)
+        prompt = clip.prompt(*self.words, captions).to(self.device) if self.model.listens else None
+        loss = self.loss_at(*(v[mine].to(self.device) for v in (x0, t, eps)), prompt)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        return self.world.mean(loss.detach()).item()
 
     @torch.no_grad()
     def update_ema(self) -> None:
@@ -181,6 +215,7 @@ class Trainer:
         deadline = time.time() + 60 * minutes if minutes else None
         self.model.train()
         bar = tqdm(total=target, initial=self.step, desc="training", disable=not self.progress)
+        self.net = self.world.wrap(self.model)
         try:
             while self.step < target and (deadline is None or time.time() < deadline):
                 t0 = time.perf_counter()
@@ -189,14 +224,14 @@ class Trainer:
                 bar.update(1)
                 if self.step % 10 == 0:  # the bar shows the mean of the last 50 losses, every 10 steps
                     bar.set_postfix(loss=f"{mean_tail(self.losses, 50):.4f}")
-                if self.probe and self.probe_every and self.step % self.probe_every == 0:
+                if self.probe and self.probe_every and self.step % self.probe_every == 0 and self.world.main:
                     self.measure()
-                if self.run_dir and self.step % self.cfg.checkpoint_every == 0:
+                if self.step % self.cfg.checkpoint_every == 0:
                     self.save_state()
         finally:
             bar.close()
-            if self.run_dir:
-                self.save_state()
+            self.net = self.model  # (DDP is let go here: it must not outlive the process group)
+            self.save_state()
         return self
 
     def measure(self) -> dict:
@@ -207,7 +242,10 @@ class Trainer:
 
     # ---------------------------------------------------------------- resume
     def save_state(self) -> None:
-        """Everything needed to resume exactly, in one safetensors file (written atomically)."""
+        """Everything needed to resume exactly, in one safetensors file (written atomically, by rank 0 only;
+        nothing without a run folder)."""
+        if not self.run_dir or not self.world.main:
+            return
         self.run_dir.mkdir(parents=True, exist_ok=True)
         tensors = {f"model.{k}": v.contiguous() for k, v in self.model.state_dict().items()}
         tensors |= {f"ema.{k}": v.contiguous() for k, v in self.ema.state_dict().items()}
@@ -218,6 +256,7 @@ class Trainer:
         meta = {"step": str(self.step), "elapsed": str(self.elapsed), "losses": json.dumps(self.losses),
                 "curve": json.dumps(self.curve),
                 "model_config": json.dumps(config_mod.to_dict(self.model_config)),
+                "processes": str(self.world.size),
                 "train_config": json.dumps(dataclasses.asdict(self.cfg))}
         tmp = self.run_dir / "state.tmp"
         save_file({k: v.cpu() for k, v in tensors.items()}, tmp, metadata=meta)
@@ -232,11 +271,20 @@ class Trainer:
                 f"{path} was trained with another model config; use a new --out folder or delete {path}")
         saved, defaults = json.loads(meta["train_config"]), dataclasses.asdict(TrainConfig())
         ours = dataclasses.asdict(self.cfg)  # (a field newer than the saved run has its default there)
-        differ = {k for k in ours if k not in ("steps", "checkpoint_every") and saved.get(k, defaults[k]) != ours[k]}
+        differ = {k for k in ours if k not in ("steps", "checkpoint_every", "batch_size")
+                  and saved.get(k, defaults[k]) != ours[k]}
         if differ:
             raise checkpoints.CheckpointError(
                 f"{path} was trained with other settings ({', '.join(sorted(differ))}); "
                 "resume with the same settings or use a new --out folder")
+        # N processes with batch b take the same steps as one with batch N b: the global batch must match
+        processes, per_process = int(meta.get("processes", 1)), saved["batch_size"]
+        if processes * per_process != self.world.size * self.cfg.batch_size:
+            raise checkpoints.CheckpointError(
+                f"{path} was trained with a global batch of {processes * per_process} ({processes} process(es) "
+                f"x batch {per_process}), this run has {self.world.size} x {self.cfg.batch_size}; resume with the "
+                "same global batch (e.g. one process with --batch-size "
+                f"{processes * per_process}) or use a new --out folder")
         state = load_file(path)
         self.model.load_state_dict({k[6:]: v for k, v in state.items() if k.startswith("model.")})
         self.ema.load_state_dict({k[4:]: v for k, v in state.items() if k.startswith("ema.")})

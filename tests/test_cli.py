@@ -29,6 +29,10 @@ BAD = {
     "guidance with nothing to say": (["sample", "--cfg", "3"], "guidance needs something to say"),
     "a model that does not listen": (["sample", "--prompt", "a blue pup"], "does not listen to words"),
     "negative guidance": (["sample", "--prompt", "a blue pup", "--cfg", "-1"], "--cfg: must be at least 0, got -1"),
+    "no such picture folder": (["train", "--preset", "unet-tiny", "--data", "nowhere"],
+                               "no folder nowhere: pass --data a folder of PNG or JPEG pictures"),
+    "pictures have no captions": (["train", "--preset", "unet-words-tiny", "--data", "."],
+                                  "a folder of pictures has no captions to listen to"),
     "two kinds of guidance": (["sample", "--model", "unet-words", "--prompt", "a blue pup", "--cfg", "2",
                                "--clip-guidance", "30"], "choose one kind of guidance"),
 }

@@ -60,6 +60,28 @@ def test_resume_continues_exactly(tmp_path, pool):
         assert torch.allclose(a, b, atol=1e-6)
 
 
+def test_a_step_interrupted_midway_leaves_no_trace_and_the_run_resumes_exactly(tmp_path, pool, monkeypatch):
+    """Ctrl-C (or a copy of a distributed run dying) in the middle of a step: the state saved on the way out
+    is the state after the last whole step, generator included."""
+    straight = Trainer(TINY, cfg(), pool=pool, progress=False).run(steps=6)
+    tr = Trainer(TINY, cfg(), run_dir=tmp_path / "run", pool=pool, progress=False)
+    calls, loss_at = [], tr.loss_at
+
+    def interrupted_on_the_fourth_step(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return loss_at(*args, **kwargs)
+
+    monkeypatch.setattr(tr, "loss_at", interrupted_on_the_fourth_step)
+    with pytest.raises(KeyboardInterrupt):
+        tr.run(steps=6)
+    resumed = Trainer(TINY, cfg(), run_dir=tmp_path / "run", pool=pool, progress=False)
+    assert resumed.step == 3
+    resumed.run(steps=6)
+    assert resumed.losses == pytest.approx(straight.losses, rel=1e-5)
+
+
 def test_probe_builds_a_curve_that_survives_resume_and_leaves_training_unchanged(tmp_path, pool):
     seen = []
 

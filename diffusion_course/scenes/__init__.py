@@ -22,7 +22,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..images import dequantize, quantize
+from ..images import quantize
+from ..pools import ImagePool
 from .drawing import FLAME, MOON, PUP_BLUE, SUPERSAMPLE, WINDOW, layers, render
 from .labels import (
     FACTS,
@@ -124,7 +125,7 @@ def sample_for(prompt: str, n: int = 16, seed: int = 0, size: int = SIZE) -> tup
                      f"the moon, for one); try one of {list(CHALLENGE_PROMPTS)}")
 
 
-class ScenePool(torch.utils.data.Dataset):
+class ScenePool(ImagePool):
     """A fixed pool of scenes held in memory as uint8 (4x smaller than float).
 
     Training draws from a cached pool because drawing a scene costs about as much
@@ -137,17 +138,4 @@ class ScenePool(torch.utils.data.Dataset):
             x, lab = batch(min(256, n - start), seed, start, size, world)
             chunks.append(quantize(x))
             self.labels += lab
-        self.images = torch.cat(chunks) if chunks else torch.empty(0, 3, size, size, dtype=torch.uint8)
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def __getitem__(self, i):
-        return dequantize(self.images[i])
-
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """A random minibatch (n, 3, H, W) in [-1, 1], with random horizontal flips."""
-        idx = torch.randint(len(self.images), (n,), generator=generator)
-        x = dequantize(self.images[idx])
-        flip = torch.rand(n, generator=generator) < 0.5
-        return torch.where(flip[:, None, None, None], x.flip(-1), x)
+        super().__init__(torch.cat(chunks) if chunks else torch.empty(0, 3, size, size, dtype=torch.uint8))
