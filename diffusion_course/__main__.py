@@ -7,6 +7,7 @@
     python -m diffusion_course judge --out data/judge
     python -m diffusion_course clip --out data/clip-scenes
     python -m diffusion_course calibrate --out eye/
+    python -m diffusion_course report --model unet-words --prompt "the pup sitting in a rocket" --out report.html
     python -m diffusion_course bench [--quick]
 
 Bad input (an unknown preset or model, a missing checkpoint, a value out of range) prints one
@@ -33,6 +34,7 @@ from . import (
     config,
     distributed,
     guidance,
+    handout,
     images,
     judging,
     metrics,
@@ -214,6 +216,14 @@ def guided(model, prompt: str, cfg: float | None, clip_scale: float | None, word
     return {"prompt": clip.prompt(*words, prompt), "guide": guidance.ClassifierFree(CFG_SCALE if cfg is None else cfg)}
 
 
+def cmd_report(args) -> None:
+    if args.n < 1 or args.steps < 2:
+        raise ValueError(f"report needs -n >= 1 and --steps >= 2 (it forks the run), got -n {args.n}, "
+                         f"--steps {args.steps}")
+    path = handout.write(args.model, args.out, args.prompt, args.n, args.steps, args.seed, args.force)
+    print(f"wrote {path}: open it in a browser (it needs no kernel and no network)")
+
+
 def cmd_clip(args) -> None:
     recipe = dataclasses.replace(config.ClipTrainConfig(), steps=args.steps, seed=args.seed)
     model, tokenizer, losses, seconds = clip.train(recipe)
@@ -273,6 +283,15 @@ def main(argv=None) -> None:
     s.add_argument("--cfg", type=number(float, 0), help=f"classifier-free guidance scale (default {CFG_SCALE:g})")
     s.add_argument("--clip-guidance", type=number(float, 0), help="CLIP guidance scale (any model)")
     s.set_defaults(func=cmd_sample)
+    r = sub.add_parser("report", help="write a standalone page: a model draws and shows its work (notebook 10)")
+    r.add_argument("--model", default="unet-scenes", help="a shipped model name (unet-scenes, unet-words, ...)")
+    r.add_argument("--prompt", help="what a model that listens should draw (classifier-free guidance 3)")
+    r.add_argument("-n", type=int, default=8, help="drawings to record")
+    r.add_argument("--steps", type=int, default=50, help="DDIM steps")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--out", default="report.html", help="the page to write")
+    r.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    r.set_defaults(func=cmd_report)
     j = sub.add_parser("judge", help="train the scene judge and write data/judge.* with its validation")
     j.add_argument("--steps", type=number(int, 1), default=config.JudgeTrainConfig.steps)
     j.add_argument("--seed", type=int, default=config.JudgeTrainConfig.seed)

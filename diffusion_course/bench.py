@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from . import calibration, checkpoints, clip, composition, guidance, metrics, report, scenes
+from . import calibration, checkpoints, clip, composition, guidance, metrics, report, scenes, showing
 from .config import TRAIN_PRESETS, TrainConfig
 from .models import build
 from .report import GOAL_GROUPS, GOALS
@@ -65,13 +65,17 @@ class Sizes:
     clip_scales: tuple[float, ...] = (0.0, 30.0, 100.0)
     clip_prompt: int = 1
     clip_guided_images: int = 32
+    # showing its work (showing.py): samples per team read at every step, images per fork, continuations
+    showing_images: int = 64
+    fork_images: int = 16
+    forks: int = 4
 
 
 FULL = Sizes()
 QUICK = Sizes(matmul=512, train_batch=16, train_reps=2, team_batch=16, team_reps=1, steps=10, reps=1,
               team_images=4, probe_images=16, quality_images=32, train_pool=1000,
               clip_images=64, words_images=8, words_steps=5, cfg_scales=(1.0, 4.0), clip_scales=(0.0, 30.0),
-              clip_prompt=0, clip_guided_images=8, words_prompts=1)
+              clip_prompt=0, clip_guided_images=8, words_prompts=1, showing_images=8, fork_images=2, forks=2)
 
 
 def _best_time(fn, reps: int, warmup: int = 1) -> float:
@@ -292,7 +296,19 @@ def bench_words(sizes: Sizes = FULL) -> dict:
             "real": real, "best_composition": top["composition"], "best_diversity": top["diversity"]}
 
 
-SECTIONS = {"words": bench_words}  # sections that ``bench --only NAME`` can re-measure into an existing results file
+def bench_showing(sizes: Sizes = FULL) -> dict:
+    """Showing its work (notebook 10): commitment and fork disagreement per team, annotation cost
+    (``showing.measure``)."""
+    try:
+        judge = checkpoints.load_pretrained("judge", "cpu")
+    except checkpoints.CheckpointError as e:
+        return {"skipped": str(e)}
+    return showing.measure(judge, sizes.showing_images, sizes.steps, sizes.fork_images, continuations=sizes.forks,
+                           cost_n=sizes.images)
+
+
+# sections that ``bench --only NAME`` can re-measure into an existing results file
+SECTIONS = {"words": bench_words, "showing": bench_showing}
 
 
 def run(quick: bool = False) -> dict:
@@ -319,6 +335,7 @@ def run(quick: bool = False) -> dict:
         "quality": bench_quality(sizes.quality_images, sizes.train_pool),
         "clip": bench_clip(sizes.clip_images),
         "words": bench_words(sizes),
+        "showing": bench_showing(sizes),
     }
     results["head_to_head"] = bench_teams(results["training_per_team"], sizes)
     for tr in results["training"]:

@@ -109,6 +109,7 @@ def markdown(r: dict) -> str:
         lines += eye_markdown(q.get("eye_calibration", {"skipped": "not measured"}))
     lines += clip_markdown(r.get("clip", {"skipped": "not in these results"}))
     lines += words_markdown(r.get("words", {"skipped": "not in these results"}))
+    lines += showing_markdown(r.get("showing", {"skipped": "not in these results"}))
     lines += head_to_head_markdown(r["head_to_head"])
     fp32, bf16 = r["training"][0], r["training"][1]
     lines += ["", f"bf16 autocast trains {fp32['seconds_per_step'] / bf16['seconds_per_step']:.2f}x as fast as fp32 "
@@ -153,6 +154,47 @@ def words_markdown(w: dict) -> list[str]:
             lines.append(f"\n{team}, {kind} guidance, best scale {b['scale']:g}: composition {b['composition']:.0%} "
                          f"over the prompts it drew (worst: {b['worst_composition']:.0%} on {b['worst_prompt']!r}), "
                          f"recognisable {b['recognisable']:.0%}, diversity {b['diversity']:.2f}.")
+    return lines
+
+
+def showing_markdown(s: dict) -> list[str]:
+    """Showing its work (showing.py): when each team commits, fork disagreement, what the looking costs."""
+    if "skipped" in s:
+        return ["", f"Showing its work: skipped ({s['skipped']})"]
+    teams = list(s["teams"].values())
+    facts = teams[0]["commitment"]["facts"]
+    lines = ["", f"Showing its work: when the drawing is decided ({s['n']} drawings per team, DDIM-{s['steps']}; the "
+                 "judge reads x̂₀ at every step; *committed*: the first step from which x̂₀ agrees with the finished "
+                 f"drawing in ≥ {teams[0]['commitment']['share']:.0%} of drawings; step (timestep t)).", "",
+             "| fact | " + " | ".join(t["team"] for t in teams) + " |", "|---|" + "---|" * len(teams)]
+    for f in facts:
+        cells = []
+        for t in teams:
+            c = t["commitment"]
+            cells.append("never" if c["step"][f] is None else f"{c['step'][f]} (t = {c['timestep'][f]})")
+        lines.append(f"| {f} | " + " | ".join(cells) + " |")
+    ks = list(teams[0]["forks"])
+    lines += ["", f"Fork at step k: {s['continuations']} continuations with fresh noise from the same x_t, "
+                  f"{s['fork_n']} drawings; mean per-pixel disagreement (std over continuations, image range 2).", "",
+              "| team | " + " | ".join(f"k = {k} (t = {teams[0]['forks'][k]['t']})" for k in ks) + " |",
+              "|---|" + "---|" * len(ks)]
+    for t in teams:
+        lines.append(f"| {t['team']} | " + " | ".join(f"{t['forks'][k]['disagreement']:.3f}" for k in ks) + " |")
+    c = s["cost"]
+    lines += ["", f"What the looking costs (unet-scenes, {c['model_images']} images, DDIM-{c['steps']}, plain sampling "
+                  f"{c['plain_seconds']:.2f} s; each timed alternately with plain sampling, fastest of 2):", "",
+              "| recording | steps kept | time vs plain | trace |", "|---|---|---|---|"]
+    for kind, k in c["kinds"].items():
+        lines.append(f"| every {kind} tap ({k['taps']}), every step | {c['steps']} | {k['time_ratio']:.2f}x | "
+                     f"{k['trace_mb']:.1f} MB |")
+    for every, k in c["by_stride"].items():
+        lines.append(f"| default taps ({', '.join(c['default_taps'])}), every {every} step(s) | "
+                     f"{k['recorded_steps']} | "
+                     f"{k['time_ratio']:.2f}x | {k['trace_mb']:.1f} MB |")
+    per_image = ", ".join(f"{n} image(s): {mb:.1f} MB" for n, mb in c["mb_per_images_all_steps"].items())
+    lines += ["", f"Default taps at every step: {per_image}. All {c['all_taps']} taps at every step for "
+                  f"{c['model_images']} images would need {c['all_taps_all_steps_mb']:.0f} MB; within the "
+                  f"{c['budget_mb']:g} MB budget annotate would keep every {c['budget_stride_all_taps']} step(s)."]
     return lines
 
 

@@ -55,6 +55,10 @@ class StepRecord:
 # ``trace.annotate`` when a tensor). It is how guidance plugs into the one sampling loop.
 Guide = Callable[..., torch.Tensor]
 
+# The evidence hook: keep(x_prev, t_prev) -> x_prev, called on each step's output. It puts back what is
+# known of the picture (inpainting: the known pixels, dusted to t_prev; ``analysis.KnownPixels``).
+Keep = Callable[[torch.Tensor, int], torch.Tensor]
+
 
 def check_sampling(n: int | None, steps: int | None, T: int, eta: float) -> None:
     """Raise ``ValueError`` naming the allowed range unless n >= 1, 1 <= steps <= T and 0 <= eta <= 1
@@ -82,20 +86,27 @@ def denoise(
     generator: torch.Generator | None = None,
     clip_x0: bool = True,
     guide: Guide | None = None,
+    start: int = 0,
+    keep: Keep | None = None,
     **model_kwargs,
 ) -> Iterator[StepRecord]:
     """Denoise ``x_T`` step by step, yielding a StepRecord per step.
 
     ``model(x_t, t, **model_kwargs)`` returns eps_hat; ``steps`` (default: all T) are spread
     evenly over the schedule; ``guide`` computes eps_hat at each step instead (guidance, see ``Guide``).
+    ``start``: begin at that step of the run, ``x_T`` being the x_t there (a fork, or a noisy picture
+    to restore); ``keep`` puts the evidence back into each step's output (see ``Keep``).
     """
     if sampler not in SAMPLERS:
         raise ValueError(f"unknown sampler {sampler!r}; choose one of {SAMPLERS}")
     check_sampling(None, steps, schedule.T, eta)
     ts = schedule.subsequence(schedule.T if steps is None else steps)
+    if not 0 <= start < len(ts):
+        raise ValueError(f"start must be a step of the run, 0 to {len(ts) - 1}, got {start}")
     alpha_bar = schedule.alpha_bar.to(torch.float64)
     x = x_T
-    for i, t in enumerate(ts):
+    for i in range(start, len(ts)):
+        t = ts[i]
         t_prev = ts[i + 1] if i + 1 < len(ts) else -1
         ab_t = alpha_bar[t]
         ab_prev = alpha_bar[t_prev] if t_prev >= 0 else torch.ones((), dtype=torch.float64)
@@ -123,6 +134,8 @@ def denoise(
             x_prev = ab_prev.sqrt().float() * x0_hat + (1 - ab_prev - sigma ** 2).clamp(min=0).sqrt().float() * eps_hat
         if z is not None:
             x_prev = x_prev + sigma.float() * z
+        if keep is not None:
+            x_prev = keep(x_prev, t_prev)
         yield StepRecord(i, t, t_prev, x, eps_hat, x0_hat, x_prev, float(sigma), extras)
         x = x_prev
 
@@ -136,6 +149,13 @@ def start_noise(model, n: int, seed: int = 0, device=None) -> tuple[torch.Tensor
     g = torch.Generator().manual_seed(seed)
     x_T = torch.randn(n, cfg.in_channels, cfg.image_size, cfg.image_size, generator=g)
     return x_T.to(device or next(model.parameters()).device), g
+
+
+def step_noise(model, seed: int, g: torch.Generator) -> torch.Generator:
+    """The generator of each step's fresh noise: ``g`` on the CPU; on a GPU, one of its own from ``seed``
+    (CPU generators cannot feed CUDA tensors)."""
+    device = next(model.parameters()).device
+    return g if device.type == "cpu" else torch.Generator(device).manual_seed(seed)
 
 
 # Default DDIM eta for sample/sample_steps. With small models trained for minutes, fresh noise
@@ -162,8 +182,7 @@ def _steps(model, n: int, steps: int, sampler: str, seed: int, eta: float, x_T: 
     noise, g = start_noise(model, n, seed)
     x_T = noise if x_T is None else x_T
     device = next(model.parameters()).device
-    if device.type != "cpu":  # CPU generators cannot feed CUDA tensors
-        g = torch.Generator(device).manual_seed(seed)
+    g = step_noise(model, seed, g)
     was_training = model.training
     model.eval()
     try:

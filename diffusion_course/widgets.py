@@ -284,21 +284,23 @@ body {{ font-family: sans-serif; margin: 1.5em; background: #fafafa; }}
 <p>Press &#9654; or drag the slider. This page needs no kernel and no network.</p>
 <script type="application/vnd.jupyter.widget-state+json">{state}</script>
 <script type="application/vnd.jupyter.widget-view+json">{view}</script>
+{more}
 </body></html>
 """
 
 
-def save_html(widget: W.Widget | Trace, path, title: str = "diffusion_course", **viewer_kwargs) -> Path:
+def save_html(widget: W.Widget | Trace, path, title: str = "diffusion_course", more: str = "",
+              **viewer_kwargs) -> Path:
     """Write ``widget`` (or a ``Trace``, shown in a ``TraceViewer`` made with ``viewer_kwargs``) as a
     standalone page with its state embedded: everything linked in the browser (jslink) keeps working
-    with no kernel; the widget JavaScript is inlined (offline)."""
+    with no kernel; the widget JavaScript is inlined (offline). ``more``: HTML to put below the viewer."""
     if isinstance(widget, Trace):
         widget = TraceViewer(widget, **viewer_kwargs)
     data = embed_data(views=[widget])
     script = (Path(__file__).parent / "static" / "html-manager-embed.js").read_text(encoding="utf-8")
     page = _PAGE.format(title=html.escape(title), script=script.replace("</script", "<\\/script"),
                         state=escape_script(json.dumps(data["manager_state"])),
-                        view=escape_script(json.dumps(data["view_specs"][0])))
+                        view=escape_script(json.dumps(data["view_specs"][0])), more=more)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page, encoding="utf-8")

@@ -36,6 +36,22 @@ def test_bench_quick_writes_a_valid_results_file(tmp_path):
     assert "matmul peak fp32" in md and "annotated DDIM" in md and "recognisable" in md
     assert "Team CNN vs Team Transformers" in md
     assert bench.load_results(tmp_path / "results.json") == r
+    shown = r["showing"]
+    assert set(shown["teams"]) == {"unet-scenes", "dit-scenes"}
+    for t in shown["teams"].values():
+        c = t["commitment"]
+        assert c["facts"][-1] == "layout" and len(c["settled"][0]) == len(c["t"]) == r["showing"]["steps"]
+        # a fact settled at its committed step stays at or above the share from then on
+        for f, s in c["step"].items():
+            if s is not None:
+                curve = c["settled"][c["facts"].index(f)]
+                assert all(v >= c["share"] for v in curve[s:]) and (s == 0 or curve[s - 1] < c["share"])
+        assert list(t["forks"]) == ["0", "2", "4", "6", "8"]
+        assert all(v["disagreement"] >= 0 for v in t["forks"].values())
+    cost = shown["cost"]
+    assert set(cost["kinds"]) == {"features", "attention"} and cost["all_taps_all_steps_mb"] > 0
+    assert cost["by_stride"]["10"]["recorded_steps"] < cost["by_stride"]["1"]["recorded_steps"] == cost["steps"]
+    assert "Showing its work" in md and "What the looking costs" in md
     w = r["words"]
     if "skipped" not in w:
         assert w["cfg_cost"]["ratio"] > 0 and w["cfg_ratio"] == w["cfg_cost"]["ratio"]

@@ -4,6 +4,7 @@ import torch
 from diffusion_course import TrainConfig, Trainer, exercises
 from diffusion_course.exercises import basics, core, denoising, teams
 from diffusion_course.exercises import guidance as guidance_exercises
+from diffusion_course.exercises import showing as showing_exercises
 from diffusion_course.scenes import ScenePool
 
 WRONG = {
@@ -29,6 +30,9 @@ WRONG = {
     "08.cfg": lambda model, x_t, t, prompt, scale: model(x_t, t, prompt=prompt),  # the scale ignored
     "08.clip_guide": lambda *case: guidance_exercises._clip_variant(*case, reads="x_t"),  # the CLIP read x_t
     "08.pick_scale": lambda scores, floor: max(scores, key=lambda s: s["composition"])["scale"],  # no floor, one cell
+    "10.committed_step": lambda agree, share: 0,  # always the first step
+    "10.spread": lambda finals: finals.var(dim=0).mean(dim=1),  # the variance, not the standard deviation
+    "10.put_back": lambda x_prev, x0, known, t_prev, eps, alpha_bar: x_prev,  # nothing put back
 }
 
 
@@ -75,6 +79,9 @@ NAMED_MISTAKES = [  # (exercise, a typical wrong answer, words the checker must 
     ("08.clip_guide", lambda *case: guidance_exercises._clip_variant(*case, sign=1.0), "away from the caption"),
     ("08.clip_guide", lambda *case: guidance_exercises._clip_variant(*case, noise_factor=False), "√(1 − ᾱ_t)"),
     ("08.clip_guide", lambda *case: guidance_exercises._clip_variant(*case, through_model=False), "through the model"),
+    *[("10.committed_step", wrong, words[:30]) for words, wrong in showing_exercises._commit_mistakes().items()],
+    *[("10.spread", wrong, words[:30]) for words, wrong in showing_exercises._spread_mistakes().items()],
+    *[("10.put_back", wrong, words[:30]) for words, wrong in showing_exercises._put_back_mistakes().items()],
     *[("08.pick_scale", wrong, words) for wrong, words in zip(guidance_exercises._scale_mistakes().values(),
                                                                 ("floor was not applied", "largest scale",
                                                                  "single best prompt", "return the scale"))],
