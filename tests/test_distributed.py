@@ -46,9 +46,18 @@ def assert_same_weights(a: dict, b: dict) -> None:
     assert worst < ATOL, worst
 
 
-@pytest.mark.parametrize("preset", ["unet-tiny", "dit-words-tiny"])
-def test_two_processes_with_batch_b_train_as_one_with_batch_2b_and_resume(preset, tmp_path):
+@pytest.fixture
+def one_thread():
+    """One thread, as each torchrun copy has (OMP_NUM_THREADS=1), so that the sums run in the same order;
+    restored afterwards: the thread count changes float results of every later test in this process."""
+    threads = torch.get_num_threads()
     torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.parametrize("preset", ["unet-tiny", "dit-words-tiny"])
+def test_two_processes_with_batch_b_train_as_one_with_batch_2b_and_resume(preset, tmp_path, one_thread):
     one = Trainer(preset, recipe(2 * BATCH), run_dir=tmp_path / "one", pool=scenes.ScenePool(POOL), progress=False)
     one.run(steps=STEPS)
 

@@ -234,3 +234,54 @@ def test_08_panels_word_maps_and_readings_grid_draw_what_they_are_given():
     assert len(plotting.readings_grid(trace.final, ["pup, rocket", "empty sky"], "what the judge read").axes) == 2
     assert len(plotting.readings_grid(trace.final[:0], [], "nothing wrong").axes) == 1
     plt.close("all")
+
+
+# ----------------------------------------------------------------------------- notebook 10's exercises and figures
+
+def test_10_the_put_back_reference_is_what_known_pixels_does():
+    """The checker's reference, given KnownPixels' own noise, equals ``analysis.KnownPixels`` at every kind of step."""
+    from diffusion_course import analysis
+
+    model = showing_exercises._model("unet-scenes")
+    for x_prev, x0, known, t_prev, _, alpha_bar in showing_exercises._put_back_cases():
+        keep = analysis.KnownPixels(model, x0, known, seed=3)
+        eps = torch.randn(x0.shape, generator=torch.Generator().set_state(keep.generator.get_state()))
+        want = keep(x_prev, t_prev)
+        assert torch.allclose(showing_exercises._reference_put_back(x_prev, x0, known, t_prev, eps, alpha_bar), want)
+        assert torch.allclose(exercises.solution("10.put_back", show=False)(x_prev, x0, known, t_prev, eps, alpha_bar),
+                              want.float(), atol=1e-6)
+
+
+def test_10_the_committed_step_cases_tell_the_mistakes_apart():
+    """On the hand-made run, the answer and every typical mistake give different steps (5, 2, 7, 4)."""
+    flicker, share = showing_exercises._commit_cases()[0]
+    answers = [showing_exercises._reference_committed_step(flicker, share),
+               *(wrong(flicker, share) for wrong in showing_exercises._commit_mistakes().values())]
+    assert answers == [5, 2, 7, 4]
+    assert showing_exercises._reference_committed_step(*showing_exercises._commit_cases()[2]) is None
+
+
+def test_10_checkers_leave_the_global_rng_alone(capsys):
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    assert exercises.verify("10.committed_step", "10.spread", "10.put_back")
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_10_cost_table_prints_what_the_looking_cost(capsys):
+    from diffusion_course import plotting
+
+    cost = {"model_images": 8, "steps": 25, "plain_seconds": 0.5, "default_taps": ["mid", "mid.attn"],
+            "kinds": {"attention": {"taps": 3, "time_ratio": 1.2, "trace_mb": 23.4}},
+            "by_stride": {"1": {"recorded_steps": 25, "time_ratio": 1.1, "trace_mb": 20.2},
+                          "5": {"recorded_steps": 6, "time_ratio": 1.0, "trace_mb": 4.9}},
+            "mb_per_images_all_steps": {"1": 2.5, "16": 40.1}, "all_taps": 10, "all_taps_all_steps_mb": 270.0,
+            "budget_mb": 100.0, "budget_stride_all_taps": 3}
+    plotting.cost_table(cost)
+    out = capsys.readouterr().out
+    assert "every attention tap (3), every step" in out and "1.20×" in out and "23.4 MB" in out
+    assert "the default taps, every 5 step(s)" in out and "16 image(s) 40.1 MB" in out
+    assert "270 MB; within the 100 MB budget annotate keeps every 3 step(s)" in out
+    plotting.cost_table(cost | {"budget_stride_all_taps": None})
+    assert "not even one step" in capsys.readouterr().out

@@ -128,7 +128,8 @@ def _spread_cases():
     x0, _ = scenes.batch(3, seed=11)
     edits = torch.rand(5, 3, 1, 32, 32, generator=g) < 0.1  # each version changes a tenth of the pixels
     versions = torch.where(edits, torch.rand(5, 3, 3, 32, 32, generator=g) * 2 - 1, x0)
-    return [(torch.rand(4, 2, 3, 8, 8, generator=g) * 2 - 1,), (versions,), (torch.rand(1, 2, 3, 8, 8) * 2 - 1,)]
+    single = torch.rand(1, 2, 3, 8, 8, generator=g) * 2 - 1
+    return [(torch.rand(4, 2, 3, 8, 8, generator=g) * 2 - 1,), (versions,), (single,)]
 
 
 def _quietly(fn):
