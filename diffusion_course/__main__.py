@@ -27,6 +27,7 @@ from pathlib import Path
 import torch
 
 from . import (
+    autoencoding,
     bench,
     calibration,
     checkpoints,
@@ -37,6 +38,7 @@ from . import (
     handout,
     images,
     judging,
+    latent,
     metrics,
     samplers,
     scenes,
@@ -98,11 +100,13 @@ def train_and_write(args) -> None:
     out = Path(args.out or checkpoints.DATA_DIR / args.preset)
     run_dir = out.with_name(out.name + ".run")
     started = time.time()
-    probe, judge_version = None, None
+    judge_version = None
+    trainer = Trainer(model_cfg, train_cfg, run_dir=run_dir, progress=True)
     if args.probe_every:
         judge = checkpoints.load_pretrained("judge")
-        probe, judge_version = metrics.probe(judge), judge.config.version
-    trainer = Trainer(model_cfg, train_cfg, run_dir=run_dir, probe=probe, probe_every=args.probe_every)
+        draw = latent.drawer(latent.autoencoder_of(model_cfg, trainer.device)) if model_cfg.autoencoder else None
+        trainer.probe, trainer.probe_every = metrics.probe(judge, draw=draw), args.probe_every
+        judge_version = judge.config.version
     say = print if trainer.world.main else lambda *_: None  # rank 0 speaks for all the copies
     if train_cfg.data:
         say(trainer.pool.describe())
@@ -154,7 +158,7 @@ def sample_grid(model, eta: float = samplers.ETA) -> torch.Tensor:
     """The picture written beside a trained model: 64 drawings (DDIM-50, seed 0); for a model that listens,
     a row of 8 for each challenge prompt, with classifier-free guidance at ``CFG_SCALE``."""
     if not model.listens:
-        return samplers.sample(model, GRID_IMAGES, steps=GRID_STEPS, eta=eta, seed=0, progress=True)
+        return latent.draw(model, GRID_IMAGES, steps=GRID_STEPS, eta=eta, seed=0, progress=True)
     words = clip.load()
     return torch.cat([samplers.sample(model, GRID_ROW, steps=GRID_STEPS, eta=eta, seed=0, progress=True,
                                       **guided(model, prompt, CFG_SCALE, None, words))
@@ -188,17 +192,19 @@ def cmd_judge(args) -> None:
 def cmd_sample(args) -> None:
     model = checkpoints.load_model(args.model) if args.model.endswith(".safetensors") \
         else checkpoints.load_pretrained(args.model)
-    if isinstance(model.config, config.JudgeConfig):
+    if isinstance(model.config, (config.JudgeConfig, config.AutoencoderConfig)):
         shipped = [n for n in config.PRESETS if (checkpoints.DATA_DIR / f"{n}.safetensors").exists()]
-        raise ValueError(f"{args.model!r} is the scene judge: it reads pictures but does not draw them; "
-                         f"sample a denoiser ({', '.join(shipped) or 'none shipped here'}) or a .safetensors path")
+        what = ("the scene judge: it reads pictures but does not draw them" if model.config.kind == "judge" else
+                "an autoencoder: it paints latents but does not dream them up")
+        raise ValueError(f"{args.model!r} is {what}; sample a denoiser ({', '.join(shipped) or 'none shipped here'}) "
+                         "or a .safetensors path")
     kwargs = {}
     if args.prompt is not None:
         kwargs = guided(model, args.prompt, args.cfg, args.clip_guidance)
     elif args.cfg is not None or args.clip_guidance is not None:
         raise ValueError("guidance needs something to say: add --prompt \"the pup sitting in a rocket\"")
-    x = samplers.sample(model, args.n, steps=args.steps, sampler=args.sampler, eta=args.eta, seed=args.seed,
-                        progress=True, **kwargs)
+    x = latent.draw(model, args.n, steps=args.steps, sampler=args.sampler, eta=args.eta, seed=args.seed,
+             progress=True, **kwargs)
     print(f"wrote {images.save_grid(x, args.out)}")
 
 
@@ -222,6 +228,39 @@ def cmd_report(args) -> None:
                          f"--steps {args.steps}")
     path = handout.write(args.model, args.out, args.prompt, args.n, args.steps, args.seed, args.force)
     print(f"wrote {path}: open it in a browser (it needs no kernel and no network)")
+
+
+def cmd_autoencoder(args) -> None:
+    """Train the latent sketchbook's autoencoder, set its scale factor, validate it with the judge."""
+    if args.preset not in config.AUTOENCODER_PRESETS:
+        raise KeyError(f"unknown autoencoder preset {args.preset!r}; known: {', '.join(config.AUTOENCODER_PRESETS)}")
+    model_cfg = config.AUTOENCODER_PRESETS[args.preset]
+    overrides = {k: v for k, v in (("steps", args.steps), ("seed", args.seed)) if v is not None}
+    recipe = dataclasses.replace(config.AutoencoderTrainConfig(), **overrides)
+    out = Path(args.out or checkpoints.DATA_DIR / args.preset)
+    trainer = autoencoding.AutoencoderTrainer(model_cfg, recipe, run_dir=out.with_name(out.name + ".run"))
+    print(f"{args.preset}: {trainer.ae.num_params():,} parameters, latent {trainer.ae.latent_shape}, "
+          f"{recipe.steps} steps, precision {trainer.autocast_dtype or 'fp32'}, resuming at step {trainer.step}")
+    trainer.run(minutes=args.minutes)
+    if trainer.step < recipe.steps:
+        print(f"stopped at step {trainer.step} of {recipe.steps}; run the same command again to resume")
+    ae = trainer.finish()
+    measured = autoencoding.validate(ae, checkpoints.load_pretrained("judge", "cpu"))
+    card = {"name": out.name, "preset": args.preset, "model_config": config.to_dict(model_cfg),
+            "train_config": dataclasses.asdict(recipe), "command": command_line(), "seed": recipe.seed,
+            "scene_world": scenes.WORLD, "steps": trainer.step, "complete": trainer.step >= recipe.steps,
+            "parameters": ae.num_params(), "precision": str(trainer.autocast_dtype or "fp32"),
+            "train_seconds": round(trainer.elapsed, 1), "machine": checkpoints.machine(),
+            "final_l1_per_pixel": round(mean_tail(trainer.log["reconstruction"], LOSS_TAIL), 5),
+            "final_kl_per_image": round(mean_tail(trainer.log["kl"], LOSS_TAIL), 1),
+            "scale": ae.scale.item(), "validation": measured, "date": time.strftime("%Y-%m-%d")}
+    path = checkpoints.save_model(out, ae, card)
+    x = metrics.reference_scenes(32)[0]
+    with torch.no_grad():
+        images.save_grid(torch.cat([x, ae.decode(ae.encode(x))]), out.with_suffix(".png"), nrow=16)
+    print(json.dumps(measured, indent=2))
+    print(f"wrote {path}, {out.with_suffix('.json')} and {out.with_suffix('.png')} (scenes above, "
+          "their reconstructions below)")
 
 
 def cmd_clip(args) -> None:
@@ -275,7 +314,7 @@ def main(argv=None) -> None:
     s.add_argument("--model", default="unet-scenes", help="a shipped name or a .safetensors path")
     s.add_argument("-n", type=int, default=64)
     s.add_argument("--steps", type=int, default=50)
-    s.add_argument("--sampler", default="ddim", choices=["ddim", "ddpm"])
+    s.add_argument("--sampler", default="ddim", choices=samplers.SAMPLERS)
     s.add_argument("--eta", type=float, default=1.0)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--out", default="samples.png")
@@ -297,6 +336,13 @@ def main(argv=None) -> None:
     j.add_argument("--seed", type=int, default=config.JudgeTrainConfig.seed)
     j.add_argument("--out", default=str(checkpoints.DATA_DIR / "judge"))
     j.set_defaults(func=cmd_judge)
+    a = sub.add_parser("autoencoder", help="train the latent sketchbook's autoencoder; write data/ae-scenes.*")
+    a.add_argument("--preset", default="ae-scenes", help=f"one of {', '.join(config.AUTOENCODER_PRESETS)}")
+    a.add_argument("--steps", type=number(int, 1))
+    a.add_argument("--seed", type=int)
+    a.add_argument("--minutes", type=number(float, 0, above=True), help="stop after this much wall time (resume later)")
+    a.add_argument("--out", help="output path without suffix (default data/PRESET)")
+    a.set_defaults(func=cmd_autoencoder)
     k = sub.add_parser("clip", help="train the tiny CLIP on scenes and captions; write data/clip-scenes/")
     k.add_argument("--steps", type=number(int, 1), default=config.ClipTrainConfig.steps)
     k.add_argument("--seed", type=int, default=config.ClipTrainConfig.seed)

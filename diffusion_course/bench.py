@@ -25,11 +25,24 @@ from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from . import calibration, checkpoints, clip, composition, guidance, metrics, report, scenes, showing
+from . import (
+    calibration,
+    checkpoints,
+    clip,
+    composition,
+    guidance,
+    latent,
+    metrics,
+    report,
+    scenes,
+    showing,
+    sketching,
+    stepping,
+)
 from .config import TRAIN_PRESETS, TrainConfig
 from .models import build
 from .report import GOAL_GROUPS, GOALS
-from .samplers import sample, sample_many
+from .samplers import sample
 from .trace import MB, annotate
 from .training import Trainer
 
@@ -69,13 +82,18 @@ class Sizes:
     showing_images: int = 64
     fork_images: int = 16
     forks: int = 4
+    held_out_images: int = 512  # held-out scenes each autoencoder reconstructs (sketching.py)
+    # fewer steps (stepping.py): drawings per sampler and number of steps
+    stepping_images: int = 128
+    stepping_steps: tuple[int, ...] = (5, 10, 20, 50)
 
 
 FULL = Sizes()
 QUICK = Sizes(matmul=512, train_batch=16, train_reps=2, team_batch=16, team_reps=1, steps=10, reps=1,
               team_images=4, probe_images=16, quality_images=32, train_pool=1000,
               clip_images=64, words_images=8, words_steps=5, cfg_scales=(1.0, 4.0), clip_scales=(0.0, 30.0),
-              clip_prompt=0, clip_guided_images=8, words_prompts=1, showing_images=8, fork_images=2, forks=2)
+              clip_prompt=0, clip_guided_images=8, words_prompts=1, showing_images=8, fork_images=2, forks=2,
+              held_out_images=64, stepping_images=8, stepping_steps=(5, 10))
 
 
 def _best_time(fn, reps: int, warmup: int = 1) -> float:
@@ -214,14 +232,15 @@ def bench_quality(n: int, train_pool: int) -> dict:
     models = {"untrained unet-scenes": (build("unet-scenes").eval(), scenes.WORLD)}
     for card in sorted(checkpoints.DATA_DIR.glob("*.json")):
         name, info = card.stem, json.loads(card.read_text())
-        if (checkpoints.DATA_DIR / f"{name}.safetensors").exists() and "model_config" in info:
+        if (checkpoints.DATA_DIR / f"{name}.safetensors").exists() and \
+                info.get("model_config", {}).get("kind") in ("unet", "dit"):  # the denoisers
             models[name] = (checkpoints.load_pretrained(name, "cpu"), info.get("scene_world", 1))
     out = {}
     for name, (model, world) in models.items():
         if world not in pools:
             pools[world] = scenes.batch(train_pool, seed=0, world=world)[0]
         t0 = time.perf_counter()
-        x = sample_many(model, n, steps=50, seed=0)
+        x = latent.draw(model, n, steps=50, seed=0)
         out[name] = {"sampling_seconds": time.perf_counter() - t0, "scene_world": world,
                      **metrics.evaluate(judge, x, pools[world])}
     try:
@@ -307,8 +326,30 @@ def bench_showing(sizes: Sizes = FULL) -> dict:
                            cost_n=sizes.images)
 
 
+def bench_sketchbook(sizes: Sizes = FULL) -> dict:
+    """The latent sketchbook (notebook 09): autoencoders, and latent vs pixel diffusion (``sketching.measure``)."""
+    try:
+        judge = checkpoints.load_pretrained("judge", "cpu")
+    except checkpoints.CheckpointError as e:
+        return {"skipped": str(e)}
+    return sketching.measure(judge, sizes.quality_images, sizes.images, sizes.steps, sizes.reps,
+                             held_out=sizes.held_out_images)
+
+
+def bench_stepping(sizes: Sizes = FULL) -> dict:
+    """Fewer steps (notebook 02): recognisable rate against steps per sampler, DPM-Solver++ against DDIM-50,
+    bf16 inference (``stepping.measure``)."""
+    try:
+        judge = checkpoints.load_pretrained("judge", "cpu")
+    except checkpoints.CheckpointError as e:
+        return {"skipped": str(e)}
+    return stepping.measure(judge, n=sizes.stepping_images, steps=sizes.stepping_steps, timed_images=sizes.images,
+                            reps=sizes.reps)
+
+
 # sections that ``bench --only NAME`` can re-measure into an existing results file
-SECTIONS = {"words": bench_words, "showing": bench_showing}
+SECTIONS = {"words": bench_words, "showing": bench_showing, "sketchbook": bench_sketchbook,
+            "stepping": bench_stepping}
 
 
 def run(quick: bool = False) -> dict:
@@ -336,6 +377,8 @@ def run(quick: bool = False) -> dict:
         "clip": bench_clip(sizes.clip_images),
         "words": bench_words(sizes),
         "showing": bench_showing(sizes),
+        "sketchbook": bench_sketchbook(sizes),
+        "stepping": bench_stepping(sizes),
     }
     results["head_to_head"] = bench_teams(results["training_per_team"], sizes)
     for tr in results["training"]:

@@ -62,6 +62,31 @@ def load_model(path: str | Path, device: str | torch.device = "cpu"):
     return model.to(device).eval()
 
 
+def save_run_state(run_dir: Path, tensors: dict[str, torch.Tensor], meta: dict[str, str]) -> None:
+    """A training run's state (weights, optimiser moments, generator) as ``run_dir/state.safetensors``, written
+    atomically: an interrupted write never leaves half a state under the real name."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    tmp = run_dir / "state.tmp"
+    save_file({k: v.cpu() for k, v in tensors.items()}, tmp, metadata=meta)
+    tmp.replace(run_dir / "state.safetensors")
+
+
+def optimizer_tensors(opt: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
+    """An optimiser's moments as flat tensors ``opt.{param}.{name}`` (for a run's ``state.safetensors``)."""
+    return {f"opt.{i}.{k}": torch.as_tensor(v).contiguous()
+            for i, s in opt.state_dict()["state"].items() for k, v in s.items()}
+
+
+def load_optimizer(opt: torch.optim.Optimizer, state: dict[str, torch.Tensor], device) -> None:
+    """Put back the moments ``optimizer_tensors`` stored (``step`` counters stay on the CPU, as torch keeps them)."""
+    opt_state = opt.state_dict()
+    for key, v in state.items():
+        if key.startswith("opt."):
+            _, i, name = key.split(".", 2)
+            opt_state["state"].setdefault(int(i), {})[name] = v.to(device) if name != "step" else v
+    opt.load_state_dict(opt_state)
+
+
 def card(name: str) -> dict:
     """The JSON card of a shipped model."""
     path = DATA_DIR / f"{name}.json"

@@ -258,14 +258,16 @@ def evaluate(judge, x: torch.Tensor, train: torch.Tensor | None = None) -> dict:
 PROBE_IMAGES = 128  # enough for a rate within a few points; few enough to probe a training run often
 
 
-def probe(judge, n: int = PROBE_IMAGES, steps: int = 50, seed: int = 0):
+def probe(judge, n: int = PROBE_IMAGES, steps: int = 50, seed: int = 0, draw=None):
     """A cheap quality reading for training curves: ``probe(judge)(model)`` samples ``n`` images
     (DDIM-``steps``, eta 1, fixed seed) and returns their recognisable rate and Frechet distance
-    (against ``n`` held-out scenes, so compare values taken with the same ``n``)."""
+    (against ``n`` held-out scenes, so compare values taken with the same ``n``). ``draw(model, n, steps,
+    seed)``: how to sample (default ``samplers.sample_many``; a latent model paints its latents, ``latent.drawer``)."""
     reference = read(judge, reference_scenes(n)[0])["features"]
+    draw = draw or (lambda model, n, steps, seed: sample_many(model, n, steps=steps, seed=seed))
 
     def measure(model) -> dict:
-        x = sample_many(model, n, steps=steps, seed=seed)
+        x = draw(model, n, steps, seed)
         r = read(judge, x)
         return {"recognisable_rate": recognisable_reading(r).float().mean().item(),
                 "frechet_distance": frechet_distance(r["features"], reference)}

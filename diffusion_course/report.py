@@ -26,6 +26,8 @@ class Goal:
 
     def met(self, results: dict) -> bool:
         value = results[self.section][self.key]
+        if value is None:  # not reached (e.g. a training curve that never got there)
+            return False
         return value <= self.limit if self.at_most else value >= self.limit
 
 
@@ -45,14 +47,30 @@ GOALS = {
     "cfg_cost": Goal("words", "cfg_ratio", 2.05, True, "{:g}x an unguided step"),
     "composition": Goal("words", "best_composition", 0.90, False, "{:.0%} composition (best team, best scale)"),
     "composition_diversity": Goal("words", "best_diversity", 0.8, False, "{:g} of real scenes' diversity"),
+    # the latent sketchbook (sketching.py): the shipped autoencoder's reconstructions, the latent model's
+    # recognisable rate below the pixel U-Net's (points), and its training time to 90 % as a share of the pixel one's
+    "sketchbook_reconstruction": Goal("sketchbook", "autoencoder_recognisable", 0.98, False,
+                                      "{:.0%} of reconstructions recognisable"),
+    "sketchbook_quality": Goal("sketchbook", "recognisable_gap_points", 5.0, True,
+                               "{:g} points below the pixel U-Net"),
+    # fewer steps (stepping.py): DPM-Solver++(2M) in 10 model evaluations against DDIM-50's recognisable rate
+    "stepping_quality": Goal("stepping", "fast_share_of_baseline", 0.95, False,
+                             "{:.0%} of DDIM-50's recognisable rate in 10 model evaluations (the best sampler)"),
+    # training faster: ahead of the pixel recipe at equal training time, on the same scenes (the 90 % times,
+    # where both curves reach 90 %, are reported beside it)
+    "sketchbook_training": Goal("sketchbook", "equal_time_gap_points", 0.0, False,
+                                "{:g} points ahead of the pixel U-Net at equal training time"),
 }
 # the goals of each results section, read together
 GOAL_GROUPS = {"sampling": ("ddim_seconds", "ddim_fraction"), "annotation": ("annotation_time", "annotation_memory"),
                "clip": ("clip_image_to_text", "clip_text_to_image", "clip_relations", "clip_x0_hat",
                         "clip_train_minutes"),
-               "words": ("cfg_cost", "composition", "composition_diversity")}
+               "words": ("cfg_cost", "composition", "composition_diversity"),
+               "sketchbook": ("sketchbook_reconstruction", "sketchbook_quality", "sketchbook_training"),
+               "stepping": ("stepping_quality",)}
 GOAL_TITLES = {"sampling": "DDIM goal", "annotation": "Annotation goal", "clip": "Tiny CLIP goal",
-               "words": "Drawing-from-words goal"}
+               "words": "Drawing-from-words goal", "sketchbook": "Latent sketchbook goal",
+               "stepping": "Fewer-steps goal"}
 
 
 def goal_line(r: dict, section: str) -> str:
@@ -110,6 +128,8 @@ def markdown(r: dict) -> str:
     lines += clip_markdown(r.get("clip", {"skipped": "not in these results"}))
     lines += words_markdown(r.get("words", {"skipped": "not in these results"}))
     lines += showing_markdown(r.get("showing", {"skipped": "not in these results"}))
+    lines += sketchbook_markdown(r.get("sketchbook", {"skipped": "not in these results"}))
+    lines += stepping_markdown(r.get("stepping", {"skipped": "not in these results"}))
     lines += head_to_head_markdown(r["head_to_head"])
     fp32, bf16 = r["training"][0], r["training"][1]
     lines += ["", f"bf16 autocast trains {fp32['seconds_per_step'] / bf16['seconds_per_step']:.2f}x as fast as fp32 "
@@ -154,6 +174,84 @@ def words_markdown(w: dict) -> list[str]:
             lines.append(f"\n{team}, {kind} guidance, best scale {b['scale']:g}: composition {b['composition']:.0%} "
                          f"over the prompts it drew (worst: {b['worst_composition']:.0%} on {b['worst_prompt']!r}), "
                          f"recognisable {b['recognisable']:.0%}, diversity {b['diversity']:.2f}.")
+    return lines
+
+
+def stepping_markdown(s: dict) -> list[str]:
+    """Fewer steps (stepping.py): recognisable rate against steps per sampler; the fast sampler against DDIM-50."""
+    if "skipped" in s:
+        return ["", f"Fewer steps: skipped ({s['skipped']})"]
+    steps = [str(k) for k in s["steps"]]
+    lines = ["", f"Fewer steps: the judge's recognisable rate of {s['images']} drawings of {s['model']} (seed 0) "
+                 "against the number of model evaluations, per sampler.", "",
+             "| sampler | " + " | ".join(f"{k} steps" for k in steps) + " |", "|---|" + "---|" * len(steps)]
+    for run, curve in s["curves"].items():
+        lines.append(f"| {run} | " + " | ".join(f"{curve[k]:.0%}" for k in steps) + " |")
+    b, f = s["baseline"], s["fast"]
+    lines += ["", f"The best in {f['steps']} steps, {f['run']}: {f['recognisable']:.0%} recognisable, "
+                  f"{s['fast_share_of_baseline']:.0%} of {b['run']} in {b['steps']} steps ({b['recognisable']:.0%}); "
+                  f"{s['timed_images']} drawings in {s['seconds']['fast']:.2f} s against "
+                  f"{s['seconds']['baseline']:.2f} s "
+                  f"({s['time_ratio_fast_to_baseline']:.2f}x the time; fastest of each, timed alternately)."]
+    bf = s["bf16"]
+    lines.append(f"bf16 inference: {bf['skipped']}." if "skipped" in bf else
+                 f"bf16 inference ({f['run']}, {f['steps']} steps): {bf['recognisable']:.0%} recognisable "
+                 f"({abs(bf['points_below_fp32']):.1f} points {'below' if bf['points_below_fp32'] >= 0 else 'above'} "
+                 f"fp32), {bf['time_ratio']:.2f}x fp32's time "
+                 f"({bf['seconds']:.2f} s against {bf['fp32_seconds']:.2f} s).")
+    return lines
+
+
+def sketchbook_markdown(s: dict) -> list[str]:
+    """The latent sketchbook (sketching.py): autoencoders, then latent vs pixel diffusion side by side."""
+    if "autoencoders" not in s:
+        return ["", f"Latent sketchbook: skipped ({s['skipped']})"]
+    lines = ["", "Latent sketchbook: each autoencoder on held-out scenes (the judge's recognisable rate; the "
+                 "baseline shrinks each scene to the latent's grid and enlarges it back, no learning).", "",
+             "| autoencoder | latent | numbers per scene | recognisable: real, reconstructed, baseline | "
+             "L1 per pixel (baseline) | latent U-Net MFLOP per step | decoder MFLOP | training |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name, a in s["autoencoders"].items():
+        lines.append(f"| {name} | {' x '.join(map(str, a['latent_shape']))} | {a['numbers_per_scene']['latent']} of "
+                     f"{a['numbers_per_scene']['image']} | {a['recognisable_real']:.0%}, "
+                     f"{a['recognisable_reconstructed']:.0%}, {a['recognisable_shrunk_baseline']:.0%} | "
+                     f"{a['l1_per_pixel']:.3f} ({a['l1_per_pixel_shrunk_baseline']:.3f}) | "
+                     f"{a['latent_unet_mflop_per_step']:.0f} | {a['decoder_mflop']:.0f} | "
+                     f"{a['steps']} steps, {a['train_cpu_minutes']:.0f} CPU min |")
+    if "skipped" in s:
+        return [*lines, "", f"Latent vs pixel diffusion: skipped ({s['skipped']})"]
+    px, lt = "unet-scenes", "latent-unet"
+    sec, steps, reach = s["seconds_to_target"], s["steps_to_target"], s["train_seconds_per_step"]
+    def to_target(n):
+        if sec[n] is None:
+            return f"not reached in the {s['curve_steps'][n]} steps probed"
+        return f"{sec[n] / 60:.1f} min (step {steps[n]:.0f} x {reach[n]:.3f} s)"
+
+    lines += ["", f"Latent ({lt}, on {s['autoencoder']}) vs pixel ({px}) diffusion, {s['images']} drawings each "
+                  f"(DDIM-{s['sampling']['steps']}, eta 1, seed 0); real scenes {s['recognisable_real']:.0%}.", "",
+              f"| | {px} | {lt} | latent / pixel |", "|---|---|---|---|",
+              f"| parameters | {s['parameters'][px]:,} | {s['parameters'][lt]:,} | |",
+              f"| MFLOP per denoising step (one image) | {s['mflop_per_step'][px]:.0f} | {s['mflop_per_step'][lt]:.0f} "
+              f"| {s['flop_ratio_latent_to_pixel']:.2f} |",
+              f"| {s['sampling']['images']} pictures, DDIM-{s['sampling']['steps']} (decoding included) | "
+              f"{s['sampling_seconds'][px]:.2f} s | {s['sampling_seconds'][lt]:.2f} s | "
+              f"{s['sampling']['ratio_latent_to_pixel']:.2f} |",
+              f"| recognisable (the models learned scene worlds {s['scene_world'][px]} and {s['scene_world'][lt]}) | "
+              f"{s['recognisable'][px]:.0%} | {s['recognisable'][lt]:.0%} | "
+              f"{-s['recognisable_gap_points']:+.1f} points |",
+              f"| training to {s['target']:.0%} recognisable (probe curves on scene worlds "
+              f"{s['curve_scene_world'][px]} and {s['curve_scene_world'][lt]}, x a step timed here) | "
+              f"{to_target(px)} | {to_target(lt)} | "
+              + (f"{s['time_to_target_ratio_latent_to_pixel']:.2f} |" if s["time_to_target_ratio_latent_to_pixel"]
+                 is not None else "— |")]
+    eq = s["equal_time"]
+    if eq["seconds"] is not None:
+        lines.append(f"| recognisable after {eq['seconds'] / 60:.1f} min of training (the longest both curves cover) | "
+                     f"{eq[px]:.0%} | {eq[lt]:.0%} | {s['equal_time_gap_points']:+.0f} points |")
+    ae = s["autoencoders"][s["autoencoder"]]
+    lines += ["", f"The latent route also trains its autoencoder once, first: {ae['train_cpu_minutes']:.0f} CPU "
+                  f"minutes ({ae['steps']} steps x a step timed in this run). CPU minutes are steps x a step timed "
+                  "here, on a quiet machine; the cards' own clocks ran beside other jobs."]
     return lines
 
 

@@ -1,11 +1,11 @@
-"""Cleaning up the dust: DDPM and DDIM sampling as generators.
+"""Cleaning up the dust: DDPM, DDIM and DPM-Solver++ sampling as generators.
 
-One loop serves every model and both samplers. At each step the denoiser predicts
+One loop serves every model and every sampler. At each step the denoiser predicts
 the noise eps_hat in x_t; from it the clean drawing is estimated (Ho et al. 2020, eq. 15)
 
     x0_hat = (x_t - sqrt(1 - alpha_bar_t) eps_hat) / sqrt(alpha_bar_t)
 
-and the next, less dusty x_{t'} (t' < t) is drawn by one of two update rules:
+and the next, less dusty x_{t'} (t' < t) is drawn by one of three update rules:
 
 * ``ddpm`` — ancestral sampling from the posterior q(x_{t'} | x_t, x0_hat)
   (Ho et al. 2020, eqs. 6-7), with beta_t replaced by 1 - alpha_bar_t / alpha_bar_t'
@@ -17,6 +17,17 @@ and the next, less dusty x_{t'} (t' < t) is drawn by one of two update rules:
       sigma = eta sqrt((1 - alpha_bar_t') / (1 - alpha_bar_t)) sqrt(1 - alpha_bar_t / alpha_bar_t')
       x_t' = sqrt(alpha_bar_t') x0_hat + sqrt(1 - alpha_bar_t' - sigma^2) eps_hat + sigma z
   eta = 0 is deterministic; eta = 1 has DDPM's posterior variance.
+* ``dpm++2m`` — DPM-Solver++(2M) (Lu et al. 2022, Algorithm 2): a deterministic multistep solver of the
+  probability-flow ODE in the data prediction x0_hat, second order from the model calls it already made.
+  With alpha_t = sqrt(alpha_bar_t), sigma_t = sqrt(1 - alpha_bar_t), the half-logSNR
+  lambda_t = log(alpha_t / sigma_t) and h = lambda_t' - lambda_t:
+      x_t' = (sigma_t' / sigma_t) x_t - alpha_t' (exp(-h) - 1) D
+  First order, D = x0_hat (the same step as DDIM with eta = 0). Second order, with the x0_hat of the step
+  before (at t'' > t, h_last = lambda_t - lambda_t''; r = h_last / h):
+      D = (1 + 1 / (2 r)) x0_hat - 1 / (2 r) x0_hat_last
+  The first step (and the first after ``start``) has no x0_hat before it: first order. So has the last,
+  to t' = -1 (sigma_t' = 0, lambda_t' = inf, exp(-h) = 0): it returns x0_hat. ``eta`` is ignored, as for
+  ddpm.
 
 Each step yields a ``StepRecord``; callers keep what they need (``sample`` keeps the end).
 """
@@ -31,7 +42,7 @@ from tqdm.auto import tqdm
 
 from .schedules import Schedule, predict_x0
 
-SAMPLERS = ("ddpm", "ddim")
+SAMPLERS = ("ddpm", "ddim", "dpm++2m")
 
 
 @dataclass
@@ -76,6 +87,29 @@ def ddim_sigma(ab_t: torch.Tensor, ab_prev: torch.Tensor, eta: float) -> torch.T
     return eta * ((1 - ab_prev) / (1 - ab_t)).sqrt() * (1 - ab_t / ab_prev).sqrt()
 
 
+def half_log_snr(ab: torch.Tensor) -> torch.Tensor:
+    """lambda_t = log(alpha_t / sigma_t) = log(alpha_bar_t / (1 - alpha_bar_t)) / 2 (Lu et al. 2022)."""
+    return 0.5 * torch.log(ab / (1 - ab))
+
+
+def dpm_solver_pp_2m(x_t: torch.Tensor, x0_hat: torch.Tensor, ab_t: torch.Tensor, ab_prev: torch.Tensor,
+                     last: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+    """One DPM-Solver++(2M) step from x_t at t to t' (alpha_bar ``ab_prev``; 1 for the clean image),
+    Lu et al. 2022, Algorithm 2. ``last``: (x0_hat, alpha_bar) of the step before, at t'' > t; None, or
+    t' = -1: first order (DDIM with eta = 0). Coefficients in float64 (``ab_*`` are float64 scalars)."""
+    alpha_t, sigma_t = ab_t.sqrt(), (1 - ab_t).sqrt()
+    alpha_p, sigma_p = ab_prev.sqrt(), (1 - ab_prev).sqrt()  # alpha_t', sigma_t'
+    exp_neg_h = (sigma_p / alpha_p) * (alpha_t / sigma_t)  # exp(-h) = exp(lambda_t - lambda_t'); 0 at sigma_t' = 0
+    D = x0_hat  # first order: D = x_theta(x_t, t)
+    if last is not None and sigma_p > 0:
+        x0_hat_last, ab_last = last
+        h = half_log_snr(ab_prev) - half_log_snr(ab_t)  # h_i = lambda_{t_i} - lambda_{t_{i-1}}
+        h_last = half_log_snr(ab_t) - half_log_snr(ab_last)  # h_{i-1} = lambda_{t_{i-1}} - lambda_{t_{i-2}}
+        r = h_last / h  # r_i = h_{i-1} / h_i
+        D = (1 + 1 / (2 * r)).float() * x0_hat - (1 / (2 * r)).float() * x0_hat_last  # D_i
+    return (sigma_p / sigma_t).float() * x_t - (alpha_p * (exp_neg_h - 1)).float() * D  # x_{t_i}
+
+
 def denoise(
     model: Callable,
     x_T: torch.Tensor,
@@ -84,7 +118,7 @@ def denoise(
     sampler: str = "ddim",
     eta: float = 0.0,
     generator: torch.Generator | None = None,
-    clip_x0: bool = True,
+    clip_x0: bool | float = True,
     guide: Guide | None = None,
     start: int = 0,
     keep: Keep | None = None,
@@ -96,6 +130,8 @@ def denoise(
     evenly over the schedule; ``guide`` computes eps_hat at each step instead (guidance, see ``Guide``).
     ``start``: begin at that step of the run, ``x_T`` being the x_t there (a fork, or a noisy picture
     to restore); ``keep`` puts the evidence back into each step's output (see ``Keep``).
+    ``clip_x0``: clamp x0_hat to the data's range, [-1, 1] for pictures (True), [-b, b] for a number b
+    (a latent model's latents, ``latent.Sketchbook``), not at all (False).
     """
     if sampler not in SAMPLERS:
         raise ValueError(f"unknown sampler {sampler!r}; choose one of {SAMPLERS}")
@@ -105,6 +141,7 @@ def denoise(
         raise ValueError(f"start must be a step of the run, 0 to {len(ts) - 1}, got {start}")
     alpha_bar = schedule.alpha_bar.to(torch.float64)
     x = x_T
+    last = None  # dpm++2m: (x0_hat, alpha_bar_t) of the step before; none at the first step run
     for i in range(start, len(ts)):
         t = ts[i]
         t_prev = ts[i + 1] if i + 1 < len(ts) else -1
@@ -118,8 +155,9 @@ def denoise(
         else:
             eps_hat = guide(model, x, t_batch, extras, **model_kwargs)
         x0_hat = predict_x0(x, eps_hat, ab_t)  # (x_t - sqrt(1 - ab_t) eps_hat) / sqrt(ab_t), eq. 15
-        if clip_x0:
-            x0_hat = x0_hat.clamp(-1, 1)
+        if clip_x0 is not False:
+            bound = 1.0 if clip_x0 is True else float(clip_x0)
+            x0_hat = x0_hat.clamp(-bound, bound)
             # keep eps consistent with the clipped x0_hat (as diffusers does)
             eps_hat = (x - ab_t.sqrt().float() * x0_hat) / (1 - ab_t).sqrt().float()
         z = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype) if t_prev >= 0 else None
@@ -129,9 +167,13 @@ def denoise(
             ct = (1 - beta_t).sqrt() * (1 - ab_prev) / (1 - ab_t)
             sigma = (beta_t * (1 - ab_prev) / (1 - ab_t)).sqrt()
             x_prev = c0.float() * x0_hat + ct.float() * x
-        else:
+        elif sampler == "ddim":
             sigma = ddim_sigma(ab_t, ab_prev, eta)
             x_prev = ab_prev.sqrt().float() * x0_hat + (1 - ab_prev - sigma ** 2).clamp(min=0).sqrt().float() * eps_hat
+        else:  # dpm++2m: deterministic
+            sigma = torch.zeros((), dtype=torch.float64)
+            x_prev = dpm_solver_pp_2m(x, x0_hat, ab_t, ab_prev, last)
+            last = (x0_hat, ab_t)
         if z is not None:
             x_prev = x_prev + sigma.float() * z
         if keep is not None:

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import einops
 import torch
 from tqdm.auto import tqdm
 
@@ -113,6 +114,9 @@ class Trace:
     (S, B, C, H, W); ``clip_similarity`` (S, B)). All fp16 on the CPU. ``meta["words"]``: each image's
     prompt as tokens, when the model was given one.
     ``final``: the finished images (B, C, H, W) in fp32, bit-identical to ``sample``'s.
+    A latent model's trace (``latent.Sketchbook.annotate``) holds latents in ``x_t``, ``x0_hat`` and
+    ``eps_hat``, each recorded x0_hat painted by the decoder in ``decoded`` (S, B, 3, H, W), and the painted
+    scenes in ``final``.
     ``frames(name, image)`` is what a viewer shows of any of them, step by step.
     """
 
@@ -127,13 +131,13 @@ class Trace:
     grads: torch.Tensor | None = None
     extras: dict[str, torch.Tensor] = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
+    decoded: torch.Tensor | None = None
 
     @property
     def nbytes(self) -> int:
         """Memory actually held by the recording, in bytes."""
         tensors = [self.x_t, self.x0_hat, self.eps_hat, self.final, *self.taps.values(), *self.extras.values()]
-        if self.grads is not None:
-            tensors.append(self.grads)
+        tensors += [x for x in (self.grads, self.decoded) if x is not None]
         return sum(x.numel() * x.element_size() for x in tensors)
 
     def __len__(self) -> int:
@@ -146,7 +150,8 @@ class Trace:
     def names(self) -> list[str]:
         """Everything ``frames`` can show: the images, the recorded taps, gradients if recorded, and the
         image-shaped things guidance recorded (its gradient, the words' push)."""
-        return [*IMAGES, *self.taps, *(["grads"] if self.grads is not None else []), *self.maps()]
+        painted = ["decoded"] if self.decoded is not None else []
+        return [*IMAGES, *painted, *self.taps, *(["grads"] if self.grads is not None else []), *self.maps()]
 
     def maps(self) -> list[str]:
         """The extras recorded per pixel (S, B, C, H, W): guidance gradients and pushes."""
@@ -176,7 +181,9 @@ class Trace:
     def frames(self, name: str, image: int = 0, query: tuple[int, int] | None = None) -> torch.Tensor:
         """What to show of ``name`` for image ``image`` at every recorded step (fp32):
 
-        - ``"x_t"``, ``"x0_hat"``: the images (S, C, H, W) in [-1, 1];
+        - ``"x_t"``, ``"x0_hat"``: the images (S, C, H, W) in [-1, 1]; a latent model's latents, their
+          channels side by side on a square map (S, h * rows, w * cols), each channel in its own range;
+        - ``"decoded"``: a latent model's x0_hat painted by the decoder (S, 3, H, W);
         - ``"eps_hat"``: the noise estimate as an image, eps / 3 clamped to [-1, 1] (S, C, H, W);
         - ``"grads"``: |gradient| summed over colour channels (S, H, W);
         - a feature tap: mean |activation| over channels (S, h, w);
@@ -190,7 +197,10 @@ class Trace:
         if not 0 <= image < self.final.shape[0]:
             raise IndexError(f"image {image} is out of range: this trace holds {self.final.shape[0]} images")
         if name in ("x_t", "x0_hat"):
-            return getattr(self, name)[:, image].float()
+            x = getattr(self, name)[:, image].float()
+            return x if x.shape[1] in (1, 3) else channel_map(x)
+        if name == "decoded" and self.decoded is not None:
+            return self.decoded[:, image].float()
         if name == "eps_hat":
             return (self.eps_hat[:, image].float() / EPS_SCALE).clamp(-1, 1)
         if name == "grads" and self.grads is not None:
@@ -216,6 +226,17 @@ class Trace:
         return x.abs().mean(1)  # (S, C, h, w) -> (S, h, w)
 
 
+def channel_map(x: torch.Tensor) -> torch.Tensor:
+    """Latents (S, C, h, w) as one map per step: the C channels tiled on a near-square grid, each scaled to
+    [0, 1] over its own range at that step, so every channel's pattern shows (S, h * rows, w * cols)."""
+    S, C, h, w = x.shape
+    cols = math.ceil(math.sqrt(C))
+    rows = math.ceil(C / cols)
+    lo, hi = x.amin(dim=(2, 3), keepdim=True), x.amax(dim=(2, 3), keepdim=True)
+    x = torch.cat([(x - lo) / (hi - lo + 1e-8), x.new_zeros(S, rows * cols - C, h, w)], dim=1)
+    return einops.rearrange(x, "s (r c) h w -> s (r h) (c w)", r=rows, c=cols)
+
+
 def _tap_shapes(model, names, image_shape) -> dict[str, tuple[int, ...]]:
     """Per-image output shape of each tap, from one forward pass on a single image."""
     device = next(model.parameters()).device
@@ -224,12 +245,13 @@ def _tap_shapes(model, names, image_shape) -> dict[str, tuple[int, ...]]:
     return {n: tuple(seen[n].shape[1:]) for n in names}
 
 
-def estimate_bytes_per_step(model, names, n: int, grads: bool = False, guided: bool = False) -> int:
+def estimate_bytes_per_step(model, names, n: int, grads: bool = False, guided: bool = False,
+                            painted: int = 0) -> int:
     """Bytes one recorded step costs for ``n`` images: images + tap outputs (+ gradients, + the map a
-    guide records), fp16."""
+    guide records, + ``painted`` numbers per image for a latent model's decoded x0_hat), fp16."""
     cfg = model.config
     image = cfg.in_channels * cfg.image_size ** 2
-    per_image = (len(IMAGES) + int(grads) + int(guided)) * image
+    per_image = (len(IMAGES) + int(grads) + int(guided)) * image + painted
     per_image += sum(math.prod(s) for s in _tap_shapes(model, names, (cfg.in_channels, cfg.image_size,
                                                                        cfg.image_size)).values())
     return per_image * n * STORE.itemsize
@@ -262,22 +284,31 @@ def plan_steps(total: int, bytes_per_step: int, budget_mb: float, every) -> int:
 
 def annotate(model, n: int = 16, steps: int = 50, sampler: str = "ddim", seed: int = 0, eta: float = ETA,
              taps: list[str] | None = None, every="auto", budget_mb: float = 100.0,
-             grad_fn: Callable | None = None, progress: bool = False, **kwargs) -> Trace:
+             grad_fn: Callable | None = None, progress: bool = False, decode: Callable | None = None,
+             **kwargs) -> Trace:
     """Sample ``n`` images like ``samplers.sample`` and record every ``every``-th step inside the model.
 
     ``taps``: tap names to record (default ``model.default_taps()``). ``grad_fn(x_t, eps_hat, x0_hat)``,
     if given, returns a scalar whose gradient with respect to x_t is recorded (one extra forward and
     backward pass per recorded step). What a ``guide`` (guidance) puts in a step's extras is
     recorded too, when it is a tensor. Under classifier-free guidance the model runs on the prompt and
-    the null prompt in one batch; the taps keep the prompt's rows. The same seed gives bit-identical
-    final images with annotation on or off.
+    the null prompt in one batch; the taps keep the prompt's rows. ``decode(z) -> images``: the model
+    denoises latents (``latent.Sketchbook``); each recorded x0_hat is painted into ``Trace.decoded`` and the
+    final latents into ``final``. The same seed gives bit-identical final images with annotation on or off.
     """
     gen = sample_steps(model, n, steps, sampler, seed, eta, **kwargs)  # checks the arguments at once
     names = model.default_taps() if taps is None else list(taps)
+    painted = None
+    if decode is not None:
+        with torch.no_grad():  # (one tiny decode, to learn the painted size)
+            cfg = model.config
+            painted = decode(torch.zeros(1, cfg.in_channels, cfg.image_size, cfg.image_size,
+                                         device=next(model.parameters()).device))[0].numel()
     per_step = estimate_bytes_per_step(model, names, n, grads=grad_fn is not None,
-                                       guided=kwargs.get("guide") is not None)
+                                       guided=kwargs.get("guide") is not None, painted=painted or 0)
     k = plan_steps(steps, per_step, budget_mb, every)
     rec_steps, rec_t, images, tapped, grads, extras = [], [], {i: [] for i in IMAGES}, {m: [] for m in names}, [], {}
+    decoded = []
     final, prompt = None, kwargs.get("prompt")
     with listen(model, names, to=STORE) as seen:
         for rec in tqdm(gen, total=steps, desc="annotated sampling", disable=not progress, leave=False):
@@ -293,21 +324,31 @@ def annotate(model, n: int = 16, steps: int = 50, sampler: str = "ddim", seed: i
             for key, value in rec.extras.items():
                 if isinstance(value, torch.Tensor):
                     extras.setdefault(key, []).append(value.detach().to("cpu", STORE))
+            if decode is not None:
+                with torch.no_grad():
+                    decoded.append(decode(rec.x0_hat).to("cpu", STORE))
             if grad_fn is not None:
                 grads.append(_grad_wrt_x_t(model, rec, grad_fn, kwargs.get("prompt")).to("cpu", STORE))
     return Trace(
         steps=rec_steps, t=rec_t,
         **{name: torch.stack(v) for name, v in images.items()},
         taps={name: torch.stack(v) for name, v in tapped.items()},
-        final=final.clamp(-1, 1).cpu(),
+        final=_painted(decode, final) if decode is not None else final.clamp(-1, 1).cpu(),
         kinds={name: kind for name, kind in model.tap_kinds().items() if name in names},
         grads=torch.stack(grads) if grads else None,
         extras={key: torch.stack(v) for key, v in extras.items()},
         meta={"sampler": sampler, "total_steps": steps, "every": k, "seed": seed,
               "eta": eta, "model": type(model).__name__, "budget_mb": budget_mb,
               "words": prompt.expand(n).words if prompt is not None else None,
-              "guide": repr(kwargs["guide"]) if kwargs.get("guide") is not None else None},
+              "guide": repr(kwargs["guide"]) if kwargs.get("guide") is not None else None,
+              "latent": decode is not None},
+        decoded=torch.stack(decoded) if decoded else None,
     )
+
+
+def _painted(decode: Callable, z: torch.Tensor) -> torch.Tensor:
+    with torch.no_grad():
+        return decode(z).clamp(-1, 1).cpu()
 
 
 def _grad_wrt_x_t(model, rec, grad_fn, prompt=None) -> torch.Tensor:

@@ -37,10 +37,10 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, safe_open, save_file
+from safetensors.torch import load_file, safe_open
 from tqdm.auto import tqdm
 
-from . import checkpoints, clip, distributed, scenes
+from . import checkpoints, clip, distributed, latent, scenes
 from . import config as config_mod
 from .config import TrainConfig
 from .models import build
@@ -108,13 +108,23 @@ class Trainer:
         if self.model.listens and cfg.data:
             raise ValueError(f"a folder of pictures has no captions to listen to: train an unconditional preset "
                              f"on {cfg.data}, not {model_config.kind} with words")
-        self.pool = pool if pool is not None else (
-            FolderPool(cfg.data, model_config.image_size, self.progress) if cfg.data else
-            ScenePool(cfg.pool_size, seed=cfg.seed, progress=self.progress, size=model_config.image_size))
+        self.pool = pool if pool is not None else self.draw_pool()
         self.phrasings = [scenes.phrasings(lab) for lab in self.pool.labels] if self.model.listens else None
         if self.run_dir and (self.run_dir / "state.safetensors").exists():
             self.load_state()
         self.net = self.model  # what the loss runs: the model, or DDP around it while ``run`` trains
+
+    def draw_pool(self) -> ImagePool | latent.LatentPool:
+        """What to train on: the scenes, or a folder of pictures (``cfg.data``); for a latent model (its config
+        names an autoencoder), those pictures encoded into the sketchbook once, up front."""
+        cfg, ae = self.cfg, None
+        size = self.model_config.image_size
+        if getattr(self.model_config, "autoencoder", ""):
+            ae = latent.autoencoder_of(self.model_config, self.device)
+            size = ae.config.image_size
+        pool = (FolderPool(cfg.data, size, self.progress) if cfg.data else
+                ScenePool(cfg.pool_size, seed=cfg.seed, progress=self.progress, size=size))
+        return latent.LatentPool(pool, ae, progress=self.progress) if ae is not None else pool
 
     def start_from(self, name: str) -> None:
         """Copy a shipped model's weights into ours; only the layers it lacks (the words) keep their init."""
@@ -246,21 +256,16 @@ class Trainer:
         nothing without a run folder)."""
         if not self.run_dir or not self.world.main:
             return
-        self.run_dir.mkdir(parents=True, exist_ok=True)
         tensors = {f"model.{k}": v.contiguous() for k, v in self.model.state_dict().items()}
         tensors |= {f"ema.{k}": v.contiguous() for k, v in self.ema.state_dict().items()}
-        for i, s in self.opt.state_dict()["state"].items():
-            for k, v in s.items():
-                tensors[f"opt.{i}.{k}"] = torch.as_tensor(v).contiguous()
+        tensors |= checkpoints.optimizer_tensors(self.opt)
         tensors["rng"] = self.generator.get_state()
         meta = {"step": str(self.step), "elapsed": str(self.elapsed), "losses": json.dumps(self.losses),
                 "curve": json.dumps(self.curve),
                 "model_config": json.dumps(config_mod.to_dict(self.model_config)),
                 "processes": str(self.world.size),
                 "train_config": json.dumps(dataclasses.asdict(self.cfg))}
-        tmp = self.run_dir / "state.tmp"
-        save_file({k: v.cpu() for k, v in tensors.items()}, tmp, metadata=meta)
-        tmp.replace(self.run_dir / "state.safetensors")
+        checkpoints.save_run_state(self.run_dir, tensors, meta)
 
     def load_state(self) -> None:
         path = self.run_dir / "state.safetensors"
@@ -288,12 +293,7 @@ class Trainer:
         state = load_file(path)
         self.model.load_state_dict({k[6:]: v for k, v in state.items() if k.startswith("model.")})
         self.ema.load_state_dict({k[4:]: v for k, v in state.items() if k.startswith("ema.")})
-        opt_state = self.opt.state_dict()
-        for key, v in state.items():
-            if key.startswith("opt."):
-                _, i, name = key.split(".", 2)
-                opt_state["state"].setdefault(int(i), {})[name] = v.to(self.device) if name != "step" else v
-        self.opt.load_state_dict(opt_state)
+        checkpoints.load_optimizer(self.opt, state, self.device)
         self.generator.set_state(state["rng"])
         self.step, self.elapsed = int(meta["step"]), float(meta["elapsed"])
         self.losses = json.loads(meta["losses"])

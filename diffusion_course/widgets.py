@@ -107,7 +107,8 @@ class FramePlayer(W.VBox):
 # ----------------------------------------------------------------------------- the trace viewer
 
 PANEL_TITLES = {"x_t": "x_t (dusty)", "x0_hat": "x̂₀ (its guess)", "eps_hat": "ε̂ (noise guess)",
-                "grads": "|gradient|", "guidance_grad": "|CLIP's push|", "cfg_delta": "|words' push| (ε̂_c − ε̂_u)"}
+                "grads": "|gradient|", "decoded": "x̂₀ painted (decoded)", "guidance_grad": "|CLIP's push|",
+                "cfg_delta": "|words' push| (ε̂_c − ε̂_u)"}
 QUERY_KINDS = ("attention", "words")  # taps whose frames depend on a query: a place, or a word
 # matplotlib's own DejaVu Sans (shipped with it, so always here): it has the Greek letters and the hats
 LABEL_FONT = ImageFont.truetype(str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"), 11)
@@ -123,7 +124,7 @@ def filmstrip_png(traces, tap: str, b: int = 0, query=None, frames: int = 6, sca
     x_t, x̂_0 and ``tap``, over a few steps; each row names its trace and panel, each column its step.
     A still of ε̂ looks like pure noise to the eye, so an ``"eps_hat"`` tap adds no row."""
     names = list(names) if names is not None else [f"run {i + 1}" for i in range(len(traces))]
-    size = traces[0].x_t.shape[-1]
+    size = traces[0].final.shape[-1]  # (a latent model's x_t is smaller than its painted pictures)
     cell, margin, header = (size + 2) * scale, 150, 16
     rows_per_trace = ["x_t", "x0_hat"] + ([tap] if tap not in ("x_t", "x0_hat", "eps_hat") else [])
     idx = np.linspace(0, len(traces[0]) - 1, min(frames, len(traces[0]))).round().astype(int)
@@ -232,7 +233,7 @@ class TraceViewer(W.VBox):
                 "features": "mean |activation|", "words": f"where the picture listens to {self._word_name()}"
                 }.get(kind, PANEL_TITLES.get(tap, tap))
         self.titles.value = f"x_t &nbsp;|&nbsp; x̂_0 &nbsp;|&nbsp; <b>{tap}</b>: {what}"
-        size = self.traces[0].x_t.shape[-1]
+        size = self.traces[0].final.shape[-1]
         for trace, row in zip(self.traces, self.stacks):
             for stack, name in zip(row, ("x_t", "x0_hat", tap)):
                 frames = trace.frames(name, b, self.query)

@@ -3,7 +3,7 @@ import json
 import pytest
 import torch
 
-from diffusion_course import bench, report
+from diffusion_course import bench, report, stepping
 
 
 def test_bench_quick_writes_a_valid_results_file(tmp_path):
@@ -52,6 +52,19 @@ def test_bench_quick_writes_a_valid_results_file(tmp_path):
     assert set(cost["kinds"]) == {"features", "attention"} and cost["all_taps_all_steps_mb"] > 0
     assert cost["by_stride"]["10"]["recorded_steps"] < cost["by_stride"]["1"]["recorded_steps"] == cost["steps"]
     assert "Showing its work" in md and "What the looking costs" in md
+    sk = r["sketchbook"]
+    for a in sk["autoencoders"].values():  # every shipped autoencoder beats the no-learning baseline
+        assert a["l1_per_pixel"] < a["l1_per_pixel_shrunk_baseline"]
+        assert a["latent_std"] == pytest.approx(1.0, abs=0.2)
+    if "skipped" not in sk:
+        assert 0 < sk["flop_ratio_latent_to_pixel"] < 1  # a step in the sketchbook is cheaper
+        assert sk["recognisable_gap_points"] == pytest.approx(
+            100 * (sk["recognisable"]["unet-scenes"] - sk["recognisable"]["latent-unet"]))
+        assert sk["sampling"]["ratio_latent_to_pixel"] > 0 and "Latent sketchbook" in md
+    st = r["stepping"]
+    assert set(st["curves"]) == set(stepping.RUNS) and all(set(c) == {"5", "10", "50"} for c in st["curves"].values())
+    assert st["fast_share_of_baseline"] == pytest.approx(st["fast"]["recognisable"] / st["baseline"]["recognisable"])
+    assert "Fewer steps" in md and "Fewer-steps goal" in md
     w = r["words"]
     if "skipped" not in w:
         assert w["cfg_cost"]["ratio"] > 0 and w["cfg_ratio"] == w["cfg_cost"]["ratio"]

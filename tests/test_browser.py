@@ -45,8 +45,8 @@ VIEWER_CALL = re.compile(r"\b(TraceViewer|FramePlayer|scene_browser|dust_slider)
 # takes seconds to half a minute on 2 cores (measured: 00 4 s, 01 35 s, 03 12 s, 04 5 s)
 COURSE = {"00_welcome.ipynb": 1, "01_the_dusty_trick.ipynb": 1, "03_team_cnn.ipynb": 1, "04_team_transformers.ipynb": 1}
 # The others' Run All takes 1 to 2 minutes each (02 59 s, 05 88 s, 08 105 s: they train, sample hundreds
-# of drawings), too long together for the suite's 3 minutes: their viewers are built here instead, each
-# as its notebook builds it, with fewer steps and images (nbval runs those notebooks whole)
+# of drawings; 09 trains two models live), too long together for the suite's 3 minutes: their viewers are
+# built here instead, each as its notebook builds it, with fewer steps and images (nbval runs those notebooks whole)
 SETUP = ("from diffusion_course import clip, guidance, load_pretrained, scenes, widgets\n"
          "from diffusion_course.trace import annotate\n"
          "from diffusion_course.widgets import TraceViewer\n"
@@ -66,6 +66,9 @@ VIEWERS = {
         'trace = annotate(load_pretrained("unet-words"), 2, steps=12, seed=1, prompt=prompt,\n'
         '                 guide=guidance.ClassifierFree(3), taps=["mid.words", "up.2.words"])\n'
         'TraceViewer(trace, tap="up.2.words", query=trace.words(0).index("moon"))',
+    "09_the_latent_sketchbook":  # a latent run: its latents, and x̂₀ painted by the decoder at every step
+        "from diffusion_course import latent\n"
+        'TraceViewer(latent.load("latent-unet").annotate(2, steps=12, seed=3))',
     "10_showing_its_work":  # a bad drawing beside the same dust's good one (its word viewer is 08's)
         'TraceViewer(annotate(unet, 2, steps=12, seed=0), compare=annotate(unet, 2, steps=12, seed=1),\n'
         '            names=("bad", "good"), tap="mid", image=1)',

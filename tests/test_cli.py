@@ -33,6 +33,9 @@ BAD = {
                                "no folder nowhere: pass --data a folder of PNG or JPEG pictures"),
     "pictures have no captions": (["train", "--preset", "unet-words-tiny", "--data", "."],
                                   "a folder of pictures has no captions to listen to"),
+    "unknown autoencoder preset": (["autoencoder", "--preset", "ae-huge"], "unknown autoencoder preset 'ae-huge'"),
+    "autoencoder without steps": (["autoencoder", "--steps", "0"], "--steps: must be at least 1, got 0"),
+    "the autoencoder does not draw": (["sample", "--model", "ae-scenes"], "'ae-scenes' is an autoencoder"),
     "two kinds of guidance": (["sample", "--model", "unet-words", "--prompt", "a blue pup", "--cfg", "2",
                                "--clip-guidance", "30"], "choose one kind of guidance"),
 }

@@ -30,6 +30,9 @@ WRONG = {
     "08.cfg": lambda model, x_t, t, prompt, scale: model(x_t, t, prompt=prompt),  # the scale ignored
     "08.clip_guide": lambda *case: guidance_exercises._clip_variant(*case, reads="x_t"),  # the CLIP read x_t
     "08.pick_scale": lambda scores, floor: max(scores, key=lambda s: s["composition"])["scale"],  # no floor, one cell
+    "09.kl": lambda m, lv: (m ** 2 + lv.exp()).sum(dim=(1, 2, 3)),  # half a formula
+    "09.scale": lambda z: z.std(),  # the standard deviation, not its inverse
+    "09.walk": lambda a, b, stops: torch.stack([a] * stops),  # never leaves z_a
     "10.committed_step": lambda agree, share: 0,  # always the first step
     "10.spread": lambda finals: finals.var(dim=0).mean(dim=1),  # the variance, not the standard deviation
     "10.put_back": lambda x_prev, x0, known, t_prev, eps, alpha_bar: x_prev,  # nothing put back
@@ -53,6 +56,13 @@ def _variant_loss(**mistake):
 
 
 NAMED_MISTAKES = [  # (exercise, a typical wrong answer, words the checker must use to name it)
+    ("09.kl", lambda m, lv: (m ** 2 + lv.exp() - 1 - lv).sum(dim=(1, 2, 3)), "1/2 is missing"),
+    ("09.kl", lambda m, lv: 0.5 * (m ** 2 + lv.exp() - 1 - lv).mean(dim=(1, 2, 3)), "instead of their sum"),
+    ("09.kl", lambda m, lv: 0.5 * (m ** 2 + lv.exp() - lv).sum(dim=(1, 2, 3)), "- 1 is missing"),
+    ("09.scale", lambda z: z.std(), "not its inverse"),
+    ("09.scale", lambda z: 1 / z.var(), "variance"),
+    ("09.walk", lambda a, b, s: exercises.solution("09.walk", show=False)(b, a, s), "backwards"),
+    ("09.walk", lambda a, b, s: exercises.solution("09.walk", show=False)(a, b, s + 2)[1:-1], "ends are left out"),
     ("07.logits", lambda i, t, tau: i @ t.T / tau, "not normalised"),
     ("07.clip_loss", lambda s, k: torch.nn.functional.cross_entropy(k * s, torch.arange(len(s))), "one direction only"),
     ("00.count_rockets", 16, "every scene"),

@@ -68,20 +68,22 @@ class TimeEmbedding(nn.Module):
 
 
 class ResBlock(nn.Module):
-    """GroupNorm -> SiLU -> conv, with the time embedding added in between, plus a skip."""
+    """GroupNorm -> SiLU -> conv, with the time embedding added in between, plus a skip.
+    ``emb_dim=0``: a block that knows no time (the autoencoder's), called without ``emb``."""
 
     def __init__(self, c_in: int, c_out: int, emb_dim: int, groups: int):
         super().__init__()
         self.norm1 = nn.GroupNorm(groups, c_in)
         self.conv1 = nn.Conv2d(c_in, c_out, 3, padding=1)
-        self.emb = nn.Linear(emb_dim, c_out)
+        self.emb = nn.Linear(emb_dim, c_out) if emb_dim else None
         self.norm2 = nn.GroupNorm(groups, c_out)
         self.conv2 = zero_init(nn.Conv2d(c_out, c_out, 3, padding=1))  # each block starts as the identity (its skip)
         self.skip = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
 
-    def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, emb: torch.Tensor | None = None) -> torch.Tensor:
         h = self.conv1(F.silu(self.norm1(x)))  # (B, C_out, H, W)
-        h = h + self.emb(F.silu(emb))[:, :, None, None]
+        if self.emb is not None:
+            h = h + self.emb(F.silu(emb))[:, :, None, None]
         h = self.conv2(F.silu(self.norm2(h)))
         return self.skip(x) + h
 

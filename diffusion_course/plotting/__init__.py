@@ -4,7 +4,8 @@ Pixels (uint8 conversion, grids, PNGs) live in ``images``; these modules lay the
 ``figures`` the course's common ones and those of notebooks 02-03, ``teams`` those of notebooks
 04-05 (inside Team Transformers, and the race between the teams), ``words`` those of notebooks 07-08
 (the tiny CLIP: similarities, embedding space, saliency, relation pairs; drawing from words: maps beside
-pictures, failures, the composition scoreboard and the guidance trade-off), ``showing`` those of notebook 10
+pictures, failures, the composition scoreboard and the guidance trade-off), ``sketchbook`` those of notebook 09
+(latent channels, nudging a channel, latents before and after scaling), ``showing`` those of notebook 10
 (when the drawing is decided, where forks disagree, what a restoration invented).
 """
 from .figures import (
@@ -18,8 +19,10 @@ from .figures import (
                       rows,
                       show_grid,
                       show_patches,
+                      steps_curves,
 )
 from .showing import commitment_timeline, cost_table, fork_maps, uncertainty
+from .sketchbook import latent_channels, latent_histograms, nudges
 from .teams import (
                       attention_distances,
                       attention_heads,
@@ -50,7 +53,8 @@ from .words import (
 
 __all__ = ["attention_distances", "attention_heads", "attention_moments", "best_scales", "budget_curves", "by_scale",
            "commitment_timeline", "compare_teams", "composition_table", "cost_table", "embedding_map", "equal_budgets",
-           "filmstrip", "fork_maps", "grids", "level_activity", "loss_curve", "loss_weights", "panels",
-           "plot_schedules", "position_similarity", "puzzle_pieces", "quality_curves", "race", "readings_grid",
-           "receptive_fields", "relation_scores", "rows", "saliency_row", "scoreboard", "show_grid", "show_patches",
-           "similarity_heatmap", "table", "tradeoff", "uncertainty", "word_maps"]
+           "filmstrip", "fork_maps", "grids", "latent_channels", "latent_histograms", "level_activity", "loss_curve",
+           "loss_weights", "nudges", "panels", "plot_schedules", "position_similarity", "puzzle_pieces",
+           "quality_curves", "race", "readings_grid", "receptive_fields", "relation_scores", "rows", "saliency_row",
+           "scoreboard", "show_grid", "show_patches", "similarity_heatmap", "steps_curves", "table", "tradeoff",
+           "uncertainty", "word_maps"]

@@ -137,8 +137,30 @@ def quality_curves(teams: dict, budget: str = "minutes", key: str = "recognisabl
     return ax
 
 
-
 # ----------------------------------------------------------------------------- notebooks 02-03: cleaning up, team CNN
+
+def steps_curves(s: dict, ax=None):
+    """``bench``'s fewer-steps section (``stepping.measure``): the judge's recognisable rate against the number
+    of model evaluations, one line per sampler, the goal's share of the DDIM-50 rate dotted. Returns the axes."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.5))
+    steps = [int(k) for k in s["steps"]]
+    for run, curve in s["curves"].items():
+        ax.plot(steps, [100 * curve[str(k)] for k in steps], "o-", label=run)
+    goal = 100 * s["share_goal"] * s["baseline"]["recognisable"]
+    ax.axhline(goal, color="grey", ls=":", lw=1)
+    ax.text(steps[0], goal + 1, f"{s['share_goal']:.0%} of {s['baseline']['run']}, {s['baseline']['steps']} steps",
+            fontsize=8, color="grey")
+    ax.set_xscale("log")
+    ax.set_xticks(steps, [str(k) for k in steps])
+    ax.xaxis.set_minor_locator(plt.NullLocator())  # (no 3x10^1 between the steps measured)
+    ax.set_xlabel("model evaluations (steps)")
+    ax.set_ylabel("recognisable (%)")
+    ax.set_title(f"{s['images']} drawings of {s['model']} per point")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return ax
+
 
 def loss_weights(snr: torch.Tensor, weight: torch.Tensor, gamma: float, ax=None):
     """A loss weight w(t) (e.g. Min-SNR-γ's min(SNR, γ) / SNR) over the steps t, on a log scale,

@@ -8,9 +8,10 @@ it, the rocket *near* the moon or *far from* it, *flying* or *standing*, left or
   that draws them at random (``WORLD`` 2; world 1 is the relation-free world of notebooks 00-05).
 * ``drawing``: pictures from labels (``render``), and each object alone (``layers``) for re-drawing.
 * ``words``: captions in several phrasings, ``parse`` back to facts, ``CHALLENGE_PROMPTS``.
+* ``cache``: pools kept on disk, so a training run starts at once the second time.
 
 Scene ``i`` of seed ``s`` is drawn from ``numpy.random.default_rng([s, i])``, so it is the same
-whatever batch it is drawn in.
+whatever batch it is drawn in, and a big pool is drawn in pieces by several processes at once.
 
     >>> x, labels = batch(16, seed=0)     # x: (16, 3, 32, 32) float32 in [-1, 1]
     >>> labels[0].caption
@@ -18,12 +19,21 @@ whatever batch it is drawn in.
 """
 from __future__ import annotations
 
+import multiprocessing
+import os
+import sys
+import time
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from ..images import quantize
 from ..pools import ImagePool
+from . import cache
 from .drawing import FLAME, MOON, PUP_BLUE, SUPERSAMPLE, WINDOW, layers, render
 from .labels import (
     FACTS,
@@ -62,6 +72,7 @@ __all__ = [
     "applies",
     "batch",
     "caption",
+    "draw_pool",
     "facts",
     "layers",
     "parse",
@@ -72,6 +83,7 @@ __all__ = [
     "sample_labels",
     "satisfies",
     "scene",
+    "scenes_per_second",
 ]
 
 
@@ -125,17 +137,83 @@ def sample_for(prompt: str, n: int = 16, seed: int = 0, size: int = SIZE) -> tup
                      f"the moon, for one); try one of {list(CHALLENGE_PROMPTS)}")
 
 
-class ScenePool(ImagePool):
-    """A fixed pool of scenes held in memory as uint8 (4x smaller than float).
+CHUNK = 256  # scenes per piece of work (and per step of the progress bar)
+PARALLEL_FROM = 2048  # smaller pools are drawn in this process: starting workers would cost more than it saves
+MAX_WORKERS = 8
 
-    Training draws from a cached pool because drawing a scene costs about as much
-    as a small model's training step on a CPU.
+
+def _draw_chunk(seed: int, start: int, n: int, size: int, world: int) -> tuple[np.ndarray, list[SceneLabels]]:
+    x, labels = batch(n, seed, start, size, world)
+    return quantize(x).numpy(), labels  # (n, 3, size, size) uint8
+
+
+def _workers(n: int) -> int:
+    """How many processes draw a pool of ``n``: one per core for a big pool on Linux (workers are forked, so
+    they start at once), else one; one inside a daemon process (a DataLoader worker), which may not fork."""
+    if n < PARALLEL_FROM or sys.platform != "linux" or multiprocessing.current_process().daemon:
+        return 1
+    return max(1, min(len(os.sched_getaffinity(0)), MAX_WORKERS))
+
+
+def _chunks(jobs: list[tuple], workers: int):
+    """Each job's ``_draw_chunk``, in order: by ``workers`` forked processes, or here. A pool of processes that
+    breaks (a worker killed, no memory to fork) leaves the rest to this process, with a warning."""
+    done, workers = 0, min(workers, len(jobs))
+    if workers > 1:
+        executor = ProcessPoolExecutor(workers, multiprocessing.get_context("fork"),
+                                       initializer=torch.set_num_threads, initargs=(1,))
+        try:
+            for part in executor.map(_draw_chunk, *zip(*jobs)):
+                done += 1
+                yield part
+            return
+        except (BrokenProcessPool, OSError) as e:
+            warnings.warn(f"drawing scenes in {workers} processes failed ({e}); drawing the rest in this one",
+                          stacklevel=3)
+        finally:
+            executor.shutdown(cancel_futures=True)
+    for job in jobs[done:]:
+        yield _draw_chunk(*job)
+
+
+def draw_pool(n: int, seed: int = 0, size: int = SIZE, world: int = WORLD, progress: bool = False,
+              workers: int | None = None) -> tuple[torch.Tensor, list[SceneLabels]]:
+    """Scenes ``0 .. n - 1`` of ``seed`` as uint8 images (n, 3, size, size) and their labels: exactly
+    ``quantize(batch(n, seed, ...)[0])``, drawn in pieces of ``CHUNK`` by ``workers`` processes (default: one
+    per core for a big pool on Linux)."""
+    if n < 0 or size < 16:
+        raise ValueError(f"draw_pool needs n >= 0 and size >= 16, got n={n}, size={size}")
+    jobs = [(seed, start, min(CHUNK, n - start), size, world) for start in range(0, n, CHUNK)]
+    images, labels = [np.empty((0, 3, size, size), np.uint8)], []
+    with tqdm(total=n, desc="drawing scenes", unit="scene", disable=not progress) as bar:
+        for x, lab in _chunks(jobs, _workers(n) if workers is None else workers):
+            images.append(x)
+            labels += lab
+            bar.update(len(lab))
+    return torch.from_numpy(np.concatenate(images)), labels
+
+
+def scenes_per_second(n: int = 1024, size: int = SIZE, world: int = WORLD, workers: int = 1) -> float:
+    """How fast this machine draws scenes into a pool: ``n`` scenes of seed 0 by ``workers`` processes
+    (the disk cache is not involved)."""
+    begin = time.perf_counter()
+    draw_pool(n, 0, size, world, workers=workers)
+    return n / (time.perf_counter() - begin)
+
+
+class ScenePool(ImagePool):
+    """A fixed pool of scenes held in memory as uint8 (4x smaller than float): scenes ``0 .. n - 1`` of
+    ``seed``, with their ``labels``.
+
+    Training draws from a pool because drawing a scene costs about as much as a small model's training step
+    on a CPU. A big pool is drawn by every core at once, and kept on disk (``cache``), so the next run with
+    the same pool reads it back instead of drawing it.
     """
 
     def __init__(self, n: int, seed: int = 0, size: int = SIZE, progress: bool = False, world: int = WORLD):
-        chunks, self.labels = [], []
-        for start in tqdm(range(0, n, 256), desc="drawing scenes", disable=not progress):
-            x, lab = batch(min(256, n - start), seed, start, size, world)
-            chunks.append(quantize(x))
-            self.labels += lab
-        super().__init__(torch.cat(chunks) if chunks else torch.empty(0, 3, size, size, dtype=torch.uint8))
+        kept = cache.load(n, seed, size, world)
+        if kept is None:
+            kept = draw_pool(n, seed, size, world, progress)
+            cache.save(*kept, seed, size, world)
+        images, self.labels = kept
+        super().__init__(images)

@@ -6,6 +6,9 @@ a transparent canvas, which is what the judge's re-drawing (analysis by synthesi
 """
 from __future__ import annotations
 
+import copy
+import functools
+
 import numpy as np
 
 from .labels import HEAD_IN_WINDOW, ROCKET_COLOURS, WINDOW_AROUND_HEAD, WINDOW_AT, SceneLabels
@@ -29,25 +32,62 @@ ROCKET_TRIM = {
 
 
 class _Canvas:
-    """An RGB canvas with coverage (alpha) at SUPERSAMPLE x the output size; shapes are painted as masks."""
+    """An RGB canvas with coverage (alpha) at SUPERSAMPLE x the output size; shapes are painted as masks.
 
-    def __init__(self, size: int):
+    Stored as k x k sub-pixel planes, rgb (k, k, 3, n, n) and alpha (k, k, n, n): plane (p, q) holds sub-pixel
+    (p, q) of every output pixel (the canvas pixel (n_i k + p, n_j k + q)). Masks are elementwise, so the layout
+    changes no value; it makes the box filter whole-plane adds and a box of output pixels a slice of every plane.
+    Coordinates ``x`` (1, k, 1, n) and ``y`` (k, 1, n, 1) broadcast to (k, k, n, n): a term in x alone costs a
+    k x n array, not a plane. ``crop`` gives the canvas of a box around a shape, painting through to this one.
+    """
+
+    def __init__(self, size: int, coverage: bool = True):
         self.size, self.k = size, SUPERSAMPLE
-        n = size * self.k
-        # Pixel centres in output-pixel units, so shapes are written in output coordinates.
-        c = (np.arange(n) + 0.5) / self.k
-        self.x, self.y = np.meshgrid(c, c)
-        self.rgb = np.zeros((n, n, 3), np.float32)
-        self.alpha = np.zeros((n, n), np.float32)
+        x = _centres(size).reshape(size, self.k).T  # (k, n): sub-pixel q of output pixel j
+        self.x, self.y = x[None, :, None, :], x[:, None, :, None]
+        self.rgb = np.zeros((self.k, self.k, 3, size, size), np.float32)
+        self.alpha = np.zeros((self.k, self.k, size, size), np.float32) if coverage else None
+        self.left = self.top = 0  # where this canvas's pixel (0, 0) lies on the whole picture
+
+    def crop(self, cx: float, cy: float, r: float) -> _Canvas:
+        """The canvas of the output pixels within ``r`` (and one more) of (cx, cy), a view of this one, to paint
+        a shape that lies within ``r`` of that point: every sub-pixel its masks can reach is in the box."""
+        h, w = self.rgb.shape[-2:]
+        x0, x1 = (min(max(int(v) - self.left, 0), w) for v in (np.floor(cx - r) - 1, np.ceil(cx + r) + 1))
+        y0, y1 = (min(max(int(v) - self.top, 0), h) for v in (np.floor(cy - r) - 1, np.ceil(cy + r) + 1))
+        box = copy.copy(self)
+        box.x, box.y = self.x[..., x0:x1], self.y[:, :, y0:y1]
+        box.rgb = self.rgb[..., y0:y1, x0:x1]
+        box.alpha = None if self.alpha is None else self.alpha[..., y0:y1, x0:x1]
+        box.left, box.top = self.left + x0, self.top + y0
+        return box
 
     def paint(self, mask: np.ndarray, colour) -> None:
-        self.rgb[mask] = colour
-        self.alpha[mask] = 1.0
+        np.copyto(self.rgb, np.asarray(colour, np.float32)[:, None, None], where=mask[:, :, None])
+        if self.alpha is not None:
+            np.copyto(self.alpha, 1.0, where=mask)
 
     def downsample(self, a: np.ndarray | None = None) -> np.ndarray:
+        """The box filter: each output pixel the mean of its k x k sub-pixels, (n, n, 3) (or (n, n) for alpha).
+        Summed plane by plane in row-major sub-pixel order, the order in which ``rgb.mean(axis=(1, 3))`` adds
+        them on the (n k, n k, 3) canvas, then divided as ``mean`` divides: the same float32 bits. (Coverage is
+        0 or 1, so its sums are exact in any order.)"""
         a = self.rgb if a is None else a
-        n, k = self.size, self.k
-        return a.reshape(n, k, n, k, *a.shape[2:]).mean(axis=(1, 3))
+        total = a[0, 0].copy()
+        for p in range(self.k):
+            for q in range(self.k):
+                if p or q:
+                    total += a[p, q]
+        np.true_divide(total, np.intp(self.k * self.k), out=total, casting="unsafe")
+        return np.ascontiguousarray(np.moveaxis(total, 0, -1)) if total.ndim == 3 else total
+
+
+@functools.cache
+def _centres(size: int) -> np.ndarray:
+    """Sub-pixel centres along one side, (size k,), in output-pixel units: shapes are written in output coordinates."""
+    c = (np.arange(size * SUPERSAMPLE) + 0.5) / SUPERSAMPLE
+    c.flags.writeable = False
+    return c
 
 
 def _sky(cv: _Canvas, rng: np.random.Generator) -> None:
@@ -55,24 +95,23 @@ def _sky(cv: _Canvas, rng: np.random.Generator) -> None:
     bottom = np.array([0.10, 0.14, 0.36]) + rng.uniform(-0.03, 0.03, 3) * np.array([1, 1.5, 1])
     tint = rng.choice(3)  # 0: navy, 1: purple dusk, 2: teal
     bottom = bottom + [(0, 0, 0), (0.08, -0.02, 0.04), (-0.03, 0.06, 0.0)][tint]
-    w = (cv.y / cv.size)[..., None]
-    cv.rgb[:] = (1 - w) * top + w * bottom
+    w = (cv.y / cv.size)[..., None]  # (k, 1, n, 1, 1): the sky only changes down the picture
+    cv.rgb[:] = ((1 - w) * top + w * bottom).astype(np.float32).transpose(0, 1, 4, 2, 3)  # (k, 1, 3, n, 1)
 
 
 def _stars(cv: _Canvas, labels: SceneLabels, rng: np.random.Generator) -> None:
-    k = cv.k
     for x, y in labels.stars:
         b = rng.uniform(0.55, 1.0)
         colour = np.array([1.0, 0.97, 0.85]) * b
-        cv.rgb[y * k:(y + 1) * k, x * k:(x + 1) * k] = colour
+        cv.rgb[..., y, x] = colour  # (k, k, 3): every sub-pixel of output pixel (x, y)
         if b > 0.9 and 1 <= x < cv.size - 1 and 1 <= y < cv.size - 1:  # a sparkle
             for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1)):
-                sl = np.s_[(y + dy) * k:(y + dy + 1) * k, (x + dx) * k:(x + dx + 1) * k]
-                cv.rgb[sl] = 0.5 * cv.rgb[sl] + 0.5 * colour * 0.7
+                cv.rgb[..., y + dy, x + dx] = 0.5 * cv.rgb[..., y + dy, x + dx] + 0.5 * colour * 0.7
 
 
 def _moon(cv: _Canvas, labels: SceneLabels) -> None:
     mx, my, r = labels.moon
+    cv = cv.crop(mx, my, r)
     disc = (cv.x - mx) ** 2 + (cv.y - my) ** 2 < r ** 2
     if labels.moon_phase == "crescent":
         a = labels.moon_angle
@@ -86,6 +125,7 @@ def _rocket(cv: _Canvas, labels: SceneLabels) -> None:
     body = ROCKET_COLOURS[labels.rocket_colour]
     trim = ROCKET_COLOURS[ROCKET_TRIM[labels.rocket_colour]]
     th = np.deg2rad(tilt)
+    cv = cv.crop(rx, ry, 0.65 * L)  # every part lies within 0.61 L of the centre (the fins' tips)
     dx, dy = cv.x - rx, cv.y - ry
     # Rocket frame: v along the axis (nose at v = -L/2), u across it.
     u = dx * np.cos(th) + dy * np.sin(th)
@@ -113,6 +153,7 @@ def _rocket(cv: _Canvas, labels: SceneLabels) -> None:
 
 def _pup(cv: _Canvas, labels: SceneLabels) -> None:
     px, py, r = labels.pup
+    cv = cv.crop(px, py, 1.5 * r)  # every part lies within 1.5 r of the head's centre, across (the floppy ears)
     dx, dy = cv.x - px, cv.y - py
     head = (dx / (1.15 * r)) ** 2 + (dy / r) ** 2 < 1
     if labels.pup_in:  # in the window: a round head, ears up
@@ -142,7 +183,7 @@ assert HEAD_IN_WINDOW < WINDOW_AROUND_HEAD  # the rim shows around the head
 
 def render(labels: SceneLabels, rng: np.random.Generator) -> np.ndarray:
     """Draw a scene from its labels; returns (H, W, 3) float32 in [0, 1]."""
-    cv = _Canvas(labels.size)
+    cv = _Canvas(labels.size, coverage=False)
     _sky(cv, rng)
     _stars(cv, labels, rng)
     for name, paint in PAINTERS.items():

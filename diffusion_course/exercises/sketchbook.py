@@ -1,0 +1,109 @@
+"""Exercises of notebook 09 (the latent sketchbook): the KL term of the autoencoder's loss (checked against
+``Posterior.kl``, the closed form), the scale factor that gives the latents unit variance (against
+``Autoencoder.set_scale``'s rule, recomputed on the case), and a walk between two latents (against
+``torch.lerp``)."""
+from __future__ import annotations
+
+import torch
+
+from ..models.autoencoder import Posterior
+from .core import check_function, exercise
+
+# ----------------------------------------------------------------------------- 09 the KL term
+
+
+def _sol_09_kl():
+    def my_kl(mean, logvar):
+        var = logvar.exp()  # sigma^2
+        return 0.5 * (mean ** 2 + var - 1 - logvar).sum(dim=(1, 2, 3))  # one number per image
+    return my_kl
+
+
+def _kl_cases():
+    g = torch.Generator().manual_seed(9)
+    return [(torch.randn(2, 4, 8, 8, generator=g), torch.randn(2, 4, 8, 8, generator=g)),
+            (torch.zeros(3, 4, 2, 2), torch.zeros(3, 4, 2, 2)),  # q is the prior: nothing to pay
+            (torch.randn(1, 4, 4, 4, generator=g) * 3, torch.full((1, 4, 4, 4), -6.0))]  # far and sure
+
+
+@exercise("09.kl", _sol_09_kl)
+def _check_09_kl(fn) -> bool:
+    def half(m, lv):
+        return (m ** 2 + lv.exp() - 1 - lv).sum(dim=(1, 2, 3))
+
+    return check_function(
+        "09.kl", fn, lambda m, lv: Posterior(m, lv).kl(), _kl_cases(),
+        hint="per latent number 1/2 (mu^2 + sigma^2 - 1 - log sigma^2) with sigma^2 = exp(logvar), summed over "
+             "the channels and the grid of each image: one number per image, shape (B,)",
+        mistakes={"the 1/2 is missing": half,
+                  "a mean over each image's latent numbers instead of their sum":
+                      lambda m, lv: 0.5 * (m ** 2 + lv.exp() - 1 - lv).mean(dim=(1, 2, 3)),
+                  "logvar used as sigma^2 itself (it is its logarithm: sigma^2 = exp(logvar))":
+                      lambda m, lv: 0.5 * (m ** 2 + lv - 1 - lv.clamp(min=1e-8).log()).sum(dim=(1, 2, 3)),
+                  "the - 1 is missing (then a posterior equal to the prior would still pay)":
+                      lambda m, lv: 0.5 * (m ** 2 + lv.exp() - lv).sum(dim=(1, 2, 3))},
+        right="your KL matches the closed form on all 3 cases, including 0 when q is the prior.")
+
+
+# ----------------------------------------------------------------------------- 09 the scale factor
+
+def _sol_09_scale():
+    def my_scale(latents):
+        return 1 / latents.std()  # latents * scale then have standard deviation 1
+    return my_scale
+
+
+def _scale_cases():
+    g = torch.Generator().manual_seed(19)
+    return [(torch.randn(16, 4, 8, 8, generator=g) * 5.5,), (torch.randn(8, 4, 16, 16, generator=g) * 0.2 + 3,),
+            (torch.rand(32, 4, 8, 8, generator=g),)]
+
+
+def _unit_variance_scale(latents: torch.Tensor) -> torch.Tensor:
+    """The number that makes ``latents * scale`` have standard deviation 1 (checked, not assumed)."""
+    scale = 1 / latents.std()
+    assert torch.isclose((latents * scale).std(), torch.tensor(1.0), atol=1e-5)
+    return scale
+
+
+@exercise("09.scale", _sol_09_scale)
+def _check_09_scale(fn) -> bool:
+    return check_function(
+        "09.scale", fn, _unit_variance_scale, _scale_cases(),
+        hint="find the number that, multiplied into every latent, makes their standard deviation 1",
+        mistakes={"the standard deviation itself, not its inverse (multiplying by it makes the spread larger)":
+                      lambda z: z.std(),
+                  "one over the variance instead of one over the standard deviation": lambda z: 1 / z.var(),
+                  "one over the mean absolute value": lambda z: 1 / z.abs().mean()},
+        right="multiplied by your scale, every case's latents have standard deviation 1.")
+
+
+# ----------------------------------------------------------------------------- 09 a walk in the sketchbook
+
+def _sol_09_walk():
+    def my_walk(z_a, z_b, stops):
+        w = torch.linspace(0, 1, stops)[:, None, None, None]  # (stops, 1, 1, 1): 0 at z_a, 1 at z_b
+        return (1 - w) * z_a + w * z_b  # (stops, C, h, w)
+    return my_walk
+
+
+def _walk_cases():
+    g = torch.Generator().manual_seed(29)
+    return [(torch.randn(4, 8, 8, generator=g), torch.randn(4, 8, 8, generator=g), 9),
+            (torch.zeros(4, 2, 2), torch.ones(4, 2, 2), 2),
+            (torch.randn(4, 16, 16, generator=g), torch.randn(4, 16, 16, generator=g), 5)]
+
+
+@exercise("09.walk", _sol_09_walk)
+def _check_09_walk(fn) -> bool:
+    def lerp(a, b, stops):
+        return torch.stack([torch.lerp(a, b, float(w)) for w in torch.linspace(0, 1, stops)])
+
+    return check_function(
+        "09.walk", fn, lerp, _walk_cases(),
+        hint="return `stops` latents (stops, C, h, w), from z_a (the first) to z_b (the last) in equal steps",
+        mistakes={"the walk runs backwards, from z_b to z_a": lambda a, b, s: lerp(b, a, s),
+                  "the two ends are left out": lambda a, b, s: lerp(a, b, s + 2)[1:-1],
+                  "the last stop is left out (as range() does)": lambda a, b, s: torch.stack(
+                      [torch.lerp(a, b, i / s) for i in range(s)])},
+        right="your walk starts at z_a, ends at z_b and moves in equal steps.")
