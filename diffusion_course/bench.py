@@ -18,9 +18,12 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -86,6 +89,8 @@ class Sizes:
     # fewer steps (stepping.py): drawings per sampler and number of steps
     stepping_images: int = 128
     stepping_steps: tuple[int, ...] = (5, 10, 20, 50)
+    drawing_scenes: int = 1024  # scenes drawn to time drawing (4x as many by every core)
+    drawing_pool: int = 20000  # the pool drawn from nothing, then read back from the disk cache
 
 
 FULL = Sizes()
@@ -93,7 +98,8 @@ QUICK = Sizes(matmul=512, train_batch=16, train_reps=2, team_batch=16, team_reps
               team_images=4, probe_images=16, quality_images=32, train_pool=1000,
               clip_images=64, words_images=8, words_steps=5, cfg_scales=(1.0, 4.0), clip_scales=(0.0, 30.0),
               clip_prompt=0, clip_guided_images=8, words_prompts=1, showing_images=8, fork_images=2, forks=2,
-              held_out_images=64, stepping_images=8, stepping_steps=(5, 10))
+              held_out_images=64, stepping_images=8, stepping_steps=(5, 10), drawing_scenes=256,
+              drawing_pool=2048)
 
 
 def _best_time(fn, reps: int, warmup: int = 1) -> float:
@@ -347,9 +353,24 @@ def bench_stepping(sizes: Sizes = FULL) -> dict:
                             reps=sizes.reps)
 
 
+def bench_drawing(sizes: Sizes = FULL) -> dict:
+    """Training starts at once (the scene pool): scenes drawn per second by one process and by every core, and
+    a pool of ``drawing_pool`` scenes drawn from nothing and read back from the disk cache (a folder of its own)."""
+    n, cores = sizes.drawing_scenes, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    out = {"scenes": n, "serial_scenes_per_second": scenes.scenes_per_second(n, workers=1),
+           "cores": cores, "parallel_scenes_per_second": scenes.scenes_per_second(4 * n, workers=cores),
+           "pool": sizes.drawing_pool}
+    with tempfile.TemporaryDirectory() as folder, mock.patch.dict(os.environ, {"DIFFUSION_COURSE_CACHE": folder}):
+        for kind in ("cold_seconds", "warm_seconds"):  # the first draws and keeps it, the second reads it back
+            t0 = time.perf_counter()
+            scenes.ScenePool(sizes.drawing_pool, seed=12345)
+            out[kind] = time.perf_counter() - t0
+    return out
+
+
 # sections that ``bench --only NAME`` can re-measure into an existing results file
 SECTIONS = {"words": bench_words, "showing": bench_showing, "sketchbook": bench_sketchbook,
-            "stepping": bench_stepping}
+            "stepping": bench_stepping, "drawing": bench_drawing}
 
 
 def run(quick: bool = False) -> dict:
@@ -379,6 +400,7 @@ def run(quick: bool = False) -> dict:
         "showing": bench_showing(sizes),
         "sketchbook": bench_sketchbook(sizes),
         "stepping": bench_stepping(sizes),
+        "drawing": bench_drawing(sizes),
     }
     results["head_to_head"] = bench_teams(results["training_per_team"], sizes)
     for tr in results["training"]:

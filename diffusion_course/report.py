@@ -130,6 +130,7 @@ def markdown(r: dict) -> str:
     lines += showing_markdown(r.get("showing", {"skipped": "not in these results"}))
     lines += sketchbook_markdown(r.get("sketchbook", {"skipped": "not in these results"}))
     lines += stepping_markdown(r.get("stepping", {"skipped": "not in these results"}))
+    lines += drawing_markdown(r.get("drawing", {"skipped": "not in these results"}))
     lines += head_to_head_markdown(r["head_to_head"])
     fp32, bf16 = r["training"][0], r["training"][1]
     lines += ["", f"bf16 autocast trains {fp32['seconds_per_step'] / bf16['seconds_per_step']:.2f}x as fast as fp32 "
@@ -175,6 +176,16 @@ def words_markdown(w: dict) -> list[str]:
                          f"over the prompts it drew (worst: {b['worst_composition']:.0%} on {b['worst_prompt']!r}), "
                          f"recognisable {b['recognisable']:.0%}, diversity {b['diversity']:.2f}.")
     return lines
+
+
+def drawing_markdown(d: dict) -> list[str]:
+    """Training starts at once: how fast scenes are drawn, and a pool from nothing and from the disk cache."""
+    if "skipped" in d:
+        return ["", f"Drawing scenes: skipped ({d['skipped']})"]
+    return ["", f"Drawing scenes: {d['serial_scenes_per_second']:,.0f} scenes/s in one process, "
+                f"{d['parallel_scenes_per_second']:,.0f} scenes/s on {d['cores']} cores; a pool of {d['pool']:,} "
+                f"scenes in {d['cold_seconds']:.1f} s from nothing (drawn and kept on disk), "
+                f"{d['warm_seconds']:.1f} s read back from the disk cache."]
 
 
 def stepping_markdown(s: dict) -> list[str]:

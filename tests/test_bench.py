@@ -65,6 +65,9 @@ def test_bench_quick_writes_a_valid_results_file(tmp_path):
     assert set(st["curves"]) == set(stepping.RUNS) and all(set(c) == {"5", "10", "50"} for c in st["curves"].values())
     assert st["fast_share_of_baseline"] == pytest.approx(st["fast"]["recognisable"] / st["baseline"]["recognisable"])
     assert "Fewer steps" in md and "Fewer-steps goal" in md
+    d = r["drawing"]
+    assert d["serial_scenes_per_second"] > 0 and d["warm_seconds"] < d["cold_seconds"]  # the cache is read back
+    assert "Drawing scenes" in md
     w = r["words"]
     if "skipped" not in w:
         assert w["cfg_cost"]["ratio"] > 0 and w["cfg_ratio"] == w["cfg_cost"]["ratio"]
