@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from diffusion_course import Trainer, autoencoding, checkpoints, latent, samplers, scenes, sketching, trace
+from diffusion_course import Trainer, autoencoding, checkpoints, images, latent, samplers, scenes, sketching, trace
 from diffusion_course.config import AutoencoderConfig, AutoencoderTrainConfig, TrainConfig, UNetConfig
 from diffusion_course.models import Autoencoder, UNet, build
 from diffusion_course.models.autoencoder import Posterior
@@ -216,3 +216,15 @@ def test_reading_training_curves_at_a_target_and_at_equal_time():
     assert sketching.rate_at(points, 20.0) == pytest.approx(0.4)
     assert sketching.rate_at(points, 5.0) == pytest.approx(0.1)  # from (0, 0)
     assert sketching.rate_at(points, 31.0) is None and sketching.rate_at(points, None) is None
+
+
+def test_the_shipped_sketchbook_beats_blurring_and_shrinking_at_keeping_scenes():
+    ae = checkpoints.load_pretrained("ae-scenes", "cpu")
+    x, _ = scenes.batch(64, seed=200)  # held-out scenes
+    with torch.no_grad():
+        through = ae.decode(ae.encode(x))
+    err = (through - x).abs().mean()
+    blurred = images.blur(x, 1.0)  # a blur that keeps every pixel's neighbourhood: a blur baseline
+    assert err < 0.5 * (blurred - x).abs().mean()
+    assert err < 0.5 * (autoencoding.shrunk(x, ae.config.latent_size) - x).abs().mean()
+    assert ae.encode(x).std().item() == pytest.approx(1.0, abs=0.1)  # the stored scale fits held-out scenes too
