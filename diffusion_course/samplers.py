@@ -135,6 +135,8 @@ def denoise(
     """
     if sampler not in SAMPLERS:
         raise ValueError(f"unknown sampler {sampler!r}; choose one of {SAMPLERS}")
+    if not isinstance(clip_x0, bool) and not clip_x0 > 0:
+        raise ValueError(f"clip_x0 is True (clamp x0_hat to [-1, 1]), False (no clamp) or a bound > 0, got {clip_x0!r}")
     check_sampling(None, steps, schedule.T, eta)
     ts = schedule.subsequence(schedule.T if steps is None else steps)
     if not 0 <= start < len(ts):

@@ -145,6 +145,8 @@ def test_latent_sampling_clamps_x0_hat_to_the_latents_range_not_to_pixels(book):
     assert x0_hats.abs().max().item() == pytest.approx(book.bound)  # an untrained model guesses wildly: clamped
     unclamped = torch.stack([rec.x0_hat for rec in samplers.sample_steps(book.denoiser, 4, 4, clip_x0=False)])
     assert unclamped.abs().max().item() > 10 * book.bound
+    with pytest.raises(ValueError, match="a bound > 0"):
+        next(samplers.sample_steps(book.denoiser, 1, 4, clip_x0=0.0))
 
 
 def test_annotated_latent_run_records_latents_and_painted_guesses(book):
