@@ -204,7 +204,7 @@ def cmd_sample(args) -> None:
     elif args.cfg is not None or args.clip_guidance is not None:
         raise ValueError("guidance needs something to say: add --prompt \"the pup sitting in a rocket\"")
     x = latent.draw(model, args.n, steps=args.steps, sampler=args.sampler, eta=args.eta, seed=args.seed,
-             progress=True, **kwargs)
+                    progress=True, **kwargs)
     print(f"wrote {images.save_grid(x, args.out)}")
 
 

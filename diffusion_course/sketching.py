@@ -23,7 +23,7 @@ import time
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from . import autoencoding, checkpoints, latent, metrics, scenes
+from . import autoencoding, checkpoints, latent, metrics, scenes, stepping
 from .config import AUTOENCODER_PRESETS, PRESETS, TRAIN_PRESETS, AutoencoderTrainConfig, TrainConfig
 from .models import build
 from .samplers import sample, sample_many
@@ -124,13 +124,8 @@ def measure(judge, images: int = 256, timed_images: int = 16, steps: int = 50, r
     # the cost of a step, and of 16 pictures (decoding included), timed alternately
     out["mflop_per_step"] = {PIXEL: forward_flops(pixel) / 1e6, LATENT: forward_flops(book.denoiser) / 1e6}
     out["parameters"] = {PIXEL: pixel.num_params(), LATENT: book.denoiser.num_params()}
-    best = {PIXEL: math.inf, LATENT: math.inf}
-    draw = {PIXEL: lambda: sample(pixel, timed_images, steps=steps, seed=0),
-            LATENT: lambda: book.sample(timed_images, steps=steps, seed=0)}
-    for name in list(draw) * (reps + 1):  # (the first round warms up; it counts like the others)
-        t0 = time.perf_counter()
-        draw[name]()
-        best[name] = min(best[name], time.perf_counter() - t0)
+    best = stepping.alternate_times({PIXEL: lambda: sample(pixel, timed_images, steps=steps, seed=0),
+                                     LATENT: lambda: book.sample(timed_images, steps=steps, seed=0)}, reps)
     out["sampling_seconds"] = best
     out["sampling"] = {"images": timed_images, "steps": steps, "ratio_latent_to_pixel": best[LATENT] / best[PIXEL]}
     # quality, same seed

@@ -340,8 +340,7 @@ def annotate(model, n: int = 16, steps: int = 50, sampler: str = "ddim", seed: i
         meta={"sampler": sampler, "total_steps": steps, "every": k, "seed": seed,
               "eta": eta, "model": type(model).__name__, "budget_mb": budget_mb,
               "words": prompt.expand(n).words if prompt is not None else None,
-              "guide": repr(kwargs["guide"]) if kwargs.get("guide") is not None else None,
-              "latent": decode is not None},
+              "guide": repr(kwargs["guide"]) if kwargs.get("guide") is not None else None},
         decoded=torch.stack(decoded) if decoded else None,
     )
 
