@@ -6,6 +6,7 @@
     python -m diffusion_course sample --model unet-scenes -n 64 --out samples.png
     python -m diffusion_course judge --out data/judge
     python -m diffusion_course clip --out data/clip-scenes
+    python -m diffusion_course gan --out data/gan-scenes
     python -m diffusion_course calibrate --out eye/
     python -m diffusion_course report --model unet-words --prompt "the pup sitting in a rocket" --out report.html
     python -m diffusion_course bench [--quick]
@@ -25,8 +26,10 @@ import time
 from pathlib import Path
 
 import torch
+from tqdm.auto import tqdm
 
 from . import (
+    adversarial,
     autoencoding,
     bench,
     calibration,
@@ -42,6 +45,7 @@ from . import (
     metrics,
     samplers,
     scenes,
+    templates,
 )
 from .training import Trainer, mean_tail
 
@@ -101,10 +105,11 @@ def train_and_write(args) -> None:
     run_dir = out.with_name(out.name + ".run")
     started = time.time()
     judge_version = None
-    trainer = Trainer(model_cfg, train_cfg, run_dir=run_dir, progress=True)
+    trainer = templates.trainer_for(model_cfg)(model_cfg, train_cfg, run_dir=run_dir, progress=True)
     if args.probe_every:
         judge = checkpoints.load_pretrained("judge")
-        draw = latent.drawer(latent.autoencoder_of(model_cfg, trainer.device)) if model_cfg.autoencoder else None
+        draw = latent.drawer(latent.autoencoder_of(model_cfg, trainer.device)) if model_cfg.autoencoder else \
+            templates.drawer() if trainer.model.described else None
         trainer.probe, trainer.probe_every = metrics.probe(judge, draw=draw), args.probe_every
         judge_version = judge.config.version
     say = print if trainer.world.main else lambda *_: None  # rank 0 speaks for all the copies
@@ -156,7 +161,11 @@ def trained_on(trainer) -> dict:
 
 def sample_grid(model, eta: float = samplers.ETA) -> torch.Tensor:
     """The picture written beside a trained model: 64 drawings (DDIM-50, seed 0); for a model that listens,
-    a row of 8 for each challenge prompt, with classifier-free guidance at ``CFG_SCALE``."""
+    a row of 8 for each challenge prompt, with classifier-free guidance at ``CFG_SCALE``; for one told
+    descriptions (or a template), a row of 8 for each challenge prompt's description."""
+    if model.described:
+        return torch.cat([templates.draw(model, prompt, GRID_ROW, steps=GRID_STEPS, eta=eta)
+                          for prompt in scenes.CHALLENGE_PROMPTS])
     if not model.listens:
         return latent.draw(model, GRID_IMAGES, steps=GRID_STEPS, eta=eta, seed=0, progress=True)
     words = clip.load()
@@ -198,6 +207,19 @@ def cmd_sample(args) -> None:
                 "an autoencoder: it paints latents but does not dream them up")
         raise ValueError(f"{args.model!r} is {what}; sample a denoiser ({', '.join(shipped) or 'none shipped here'}) "
                          "or a .safetensors path")
+    if isinstance(model.config, config.GANConfig) or model.described:  # (notebook 06's models)
+        if args.cfg is not None or args.clip_guidance is not None:
+            raise ValueError(f"{args.model!r} takes no guidance: a GAN draws from its codes, a described model from "
+                             "--prompt alone (a sentence in the scene grammar)")
+        if isinstance(model.config, config.GANConfig):
+            if args.prompt is not None:
+                raise ValueError(f"{args.model!r} is a GAN: it draws from random codes and is told nothing")
+            x = model.sample(args.n, args.seed)
+        else:  # a template or a described diffusion model: the sentence as a description (none: nothing said)
+            x = templates.draw(model, args.prompt or {}, args.n, seed=args.seed, steps=args.steps,
+                               sampler=args.sampler, eta=args.eta, progress=True)
+        print(f"wrote {images.save_grid(x, args.out)}")
+        return
     kwargs = {}
     if args.prompt is not None:
         kwargs = guided(model, args.prompt, args.cfg, args.clip_guidance)
@@ -261,6 +283,49 @@ def cmd_autoencoder(args) -> None:
     print(json.dumps(measured, indent=2))
     print(f"wrote {path}, {out.with_suffix('.json')} and {out.with_suffix('.png')} (scenes above, "
           "their reconstructions below)")
+
+
+def cmd_gan(args) -> None:
+    """Train notebook 06's tiny GAN with probes, then a diffusion model for the same training seconds with
+    probes: both curves go in the GAN's card (``collapse.race`` reads them)."""
+    recipe = dataclasses.replace(config.GANTrainConfig(), **{k: v for k, v in (("steps", args.steps),
+                                                                                 ("seed", args.seed)) if v is not None})
+    model_cfg = config.GANConfig(batchnorm=args.batchnorm)
+    rival_cfg = config.PRESETS.get(args.against)
+    if rival_cfg is None or rival_cfg.kind not in ("unet", "dit") or rival_cfg.cond_dim or rival_cfg.autoencoder:
+        raise KeyError(f"--against takes an unconditional pixel denoiser preset (e.g. unet-small), "
+                       f"got {args.against!r}")
+    out = Path(args.out or checkpoints.DATA_DIR / "gan-scenes")
+    judge = checkpoints.load_pretrained("judge", "cpu")
+    trainer = adversarial.GANTrainer(model_cfg, recipe, run_dir=out.with_name(out.name + ".run"),
+                                     probe=metrics.probe(judge, draw=adversarial.sample), probe_every=args.probe_every)
+    print(f"tiny GAN: {trainer.gan.num_params():,} parameters, {recipe.steps} steps, resuming at step {trainer.step}")
+    trainer.run(minutes=args.minutes)
+    if trainer.step < recipe.steps:
+        print(f"stopped at step {trainer.step} of {recipe.steps}; run the same command again to resume")
+        return
+    seconds = trainer.elapsed
+    print(f"{args.against} for the same {seconds:.0f} training seconds, "
+          f"probed every {args.diffusion_probe_every} steps")
+    # (no step count: the rival trains until its training seconds match the GAN's, at the recipe's peak rate)
+    rival = Trainer(args.against, config.TrainConfig(steps=10 ** 6, seed=recipe.seed), progress=False,
+                    probe=metrics.probe(judge), probe_every=args.diffusion_probe_every)
+    rival.measure()  # (at step 0, as the GAN's curve starts from its first probe)
+    with tqdm(total=round(seconds), desc=f"{args.against}, training seconds", unit="s") as bar:
+        while rival.elapsed < seconds:  # (the probes' time is not counted in its training seconds)
+            rival.run(steps=rival.step + args.diffusion_probe_every)
+            bar.update(min(round(rival.elapsed), round(seconds)) - bar.n)
+    card = {"name": out.name, "model_config": config.to_dict(model_cfg), "train_config": dataclasses.asdict(recipe),
+            "command": command_line(), "seed": recipe.seed, "scene_world": scenes.WORLD, "steps": trainer.step,
+            "parameters": trainer.gan.num_params(), "train_seconds": round(trainer.elapsed, 1),
+            "machine": checkpoints.machine(), "threads": torch.get_num_threads(),
+            "curve": trainer.curve, "curve_judge_version": judge.config.version,
+            "diffusion": {"preset": args.against, "steps": rival.step, "train_seconds": round(rival.elapsed, 1),
+                          "precision": str(rival.autocast_dtype or "fp32")},
+            "diffusion_curve": rival.curve, "date": time.strftime("%Y-%m-%d")}
+    path = checkpoints.save_model(out, trainer.gan, card)
+    images.save_grid(trainer.gan.sample(GRID_IMAGES), out.with_suffix(".png"), nrow=GRID_ROW)
+    print(f"wrote {path}, {out.with_suffix('.json')}, {out.with_suffix('.png')}")
 
 
 def cmd_clip(args) -> None:
@@ -343,6 +408,17 @@ def main(argv=None) -> None:
     a.add_argument("--minutes", type=number(float, 0, above=True), help="stop after this much wall time (resume later)")
     a.add_argument("--out", help="output path without suffix (default data/PRESET)")
     a.set_defaults(func=cmd_autoencoder)
+    g = sub.add_parser("gan", help="train notebook 06's tiny GAN, then a diffusion model for the same seconds")
+    g.add_argument("--steps", type=number(int, 1))
+    g.add_argument("--seed", type=int)
+    g.add_argument("--minutes", type=number(float, 0, above=True), help="stop after this much wall time (resume later)")
+    g.add_argument("--probe-every", type=number(int, 1), default=500, help="GAN steps between probes")
+    g.add_argument("--against", default="unet-small", help="the diffusion preset given the same seconds")
+    g.add_argument("--diffusion-probe-every", type=number(int, 1), default=100)
+    g.add_argument("--batchnorm", action="store_true", help="DCGAN's BatchNorm in the generator")
+    g.add_argument("--out", help="output path without suffix (default data/gan-scenes)")
+    g.set_defaults(func=cmd_gan)
+
     k = sub.add_parser("clip", help="train the tiny CLIP on scenes and captions; write data/clip-scenes/")
     k.add_argument("--steps", type=number(int, 1), default=config.ClipTrainConfig.steps)
     k.add_argument("--seed", type=int, default=config.ClipTrainConfig.seed)

@@ -12,17 +12,14 @@ Runs are seeded and resumable like the denoisers': ``state.safetensors`` in the 
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, safe_open
 from tqdm.auto import tqdm
 
 from . import checkpoints, metrics
-from . import config as config_mod
 from .config import AutoencoderConfig, AutoencoderTrainConfig
 from .models import Autoencoder
 from .models.autoencoder import reconstruction_error
@@ -109,23 +106,11 @@ class AutoencoderTrainer:
         tensors = {f"model.{k}": v.contiguous() for k, v in self.ae.state_dict().items()}
         tensors |= checkpoints.optimizer_tensors(self.opt)
         tensors["rng"] = self.generator.get_state()
-        meta = {"step": str(self.step), "elapsed": str(self.elapsed), "log": json.dumps(self.log),
-                "model_config": json.dumps(config_mod.to_dict(self.model_config)),
-                "train_config": json.dumps(dataclasses.asdict(self.cfg))}
+        meta = checkpoints.run_meta(self.step, self.elapsed, self.model_config, self.cfg, log=self.log)
         checkpoints.save_run_state(self.run_dir, tensors, meta)
 
     def load_state(self) -> None:
-        path = self.run_dir / "state.safetensors"
-        with safe_open(path, "pt") as f:
-            meta = f.metadata()
-        saved = json.loads(meta["train_config"])
-        ours = dataclasses.asdict(self.cfg)
-        if (config_mod.from_dict(json.loads(meta["model_config"])) != self.model_config
-                or {k: v for k, v in saved.items() if k not in ("steps", "checkpoint_every")}
-                != {k: v for k, v in ours.items() if k not in ("steps", "checkpoint_every")}):
-            raise checkpoints.CheckpointError(f"{path} was trained with other settings; resume with the same "
-                                              "settings or use a new --out folder")
-        state = load_file(path)
+        state, meta = checkpoints.load_run_state(self.run_dir, self.model_config, self.cfg)
         self.ae.load_state_dict({k[6:]: v for k, v in state.items() if k.startswith("model.")})
         checkpoints.load_optimizer(self.opt, state, self.device)
         self.generator.set_state(state["rng"])

@@ -32,6 +32,7 @@ from . import (
     calibration,
     checkpoints,
     clip,
+    collapse,
     composition,
     guidance,
     latent,
@@ -89,6 +90,8 @@ class Sizes:
     # fewer steps (stepping.py): drawings per sampler and number of steps
     stepping_images: int = 128
     stepping_steps: tuple[int, ...] = (5, 10, 20, 50)
+    told_images: int = 16  # everyone draws the same (collapse.py): pictures per description, and drawings of each
+    memory_images: int = 64  # memo model checked against its training scenes
     drawing_scenes: int = 1024  # scenes drawn to time drawing (4x as many by every core)
     drawing_pool: int = 20000  # the pool drawn from nothing, then read back from the disk cache
 
@@ -99,7 +102,7 @@ QUICK = Sizes(matmul=512, train_batch=16, train_reps=2, team_batch=16, team_reps
               clip_images=64, words_images=8, words_steps=5, cfg_scales=(1.0, 4.0), clip_scales=(0.0, 30.0),
               clip_prompt=0, clip_guided_images=8, words_prompts=1, showing_images=8, fork_images=2, forks=2,
               held_out_images=64, stepping_images=8, stepping_steps=(5, 10), drawing_scenes=256,
-              drawing_pool=2048)
+              drawing_pool=2048, told_images=4, memory_images=8)
 
 
 def _best_time(fn, reps: int, warmup: int = 1) -> float:
@@ -368,9 +371,19 @@ def bench_drawing(sizes: Sizes = FULL) -> dict:
     return out
 
 
+def bench_collapse(sizes: Sizes = FULL) -> dict:
+    """Everyone draws the same (notebook 06): templates against described diffusion, the GAN's collapse against
+    diffusion at equal seconds, memorisation by training-set size (``collapse.measure``)."""
+    try:
+        judge = checkpoints.load_pretrained("judge", "cpu")
+    except checkpoints.CheckpointError as e:
+        return {"skipped": str(e)}
+    return collapse.measure(judge, sizes.told_images, sizes.memory_images, sizes.steps)
+
+
 # sections that ``bench --only NAME`` can re-measure into an existing results file
 SECTIONS = {"words": bench_words, "showing": bench_showing, "sketchbook": bench_sketchbook,
-            "stepping": bench_stepping, "drawing": bench_drawing}
+            "stepping": bench_stepping, "drawing": bench_drawing, "collapse": bench_collapse}
 
 
 def run(quick: bool = False) -> dict:
@@ -401,6 +414,7 @@ def run(quick: bool = False) -> dict:
         "sketchbook": bench_sketchbook(sizes),
         "stepping": bench_stepping(sizes),
         "drawing": bench_drawing(sizes),
+        "collapse": bench_collapse(sizes),
     }
     results["head_to_head"] = bench_teams(results["training_per_team"], sizes)
     for tr in results["training"]:

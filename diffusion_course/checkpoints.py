@@ -8,6 +8,7 @@ A shipped model is two files in ``data/``:
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import platform
@@ -71,17 +72,42 @@ def save_run_state(run_dir: Path, tensors: dict[str, torch.Tensor], meta: dict[s
     tmp.replace(run_dir / "state.safetensors")
 
 
-def optimizer_tensors(opt: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
-    """An optimiser's moments as flat tensors ``opt.{param}.{name}`` (for a run's ``state.safetensors``)."""
-    return {f"opt.{i}.{k}": torch.as_tensor(v).contiguous()
+def run_meta(step: int, elapsed: float, model_config, train_config, **logs) -> dict[str, str]:
+    """A run state's metadata: the step it reached, its training seconds, the configs it was trained with and its
+    ``logs`` (each as JSON)."""
+    return {"step": str(step), "elapsed": str(elapsed), "model_config": json.dumps(config_mod.to_dict(model_config)),
+            "train_config": json.dumps(dataclasses.asdict(train_config)), **{k: json.dumps(v) for k, v in logs.items()}}
+
+
+RESUMABLE = ("steps", "checkpoint_every")  # what a resumed run may change: how far it goes, how often it saves
+
+
+def load_run_state(run_dir: Path, model_config, train_config) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """A run's saved tensors and metadata (``save_run_state``), once it is known to have been trained with this
+    model config and these settings (all but ``RESUMABLE``); a ``CheckpointError`` saying what to do if not."""
+    path = run_dir / "state.safetensors"
+    with safe_open(path, "pt") as f:
+        meta = f.metadata()
+    saved, ours = json.loads(meta["train_config"]), json.loads(json.dumps(dataclasses.asdict(train_config)))
+    changed = {k for k in set(saved) | set(ours) if k not in RESUMABLE and saved.get(k) != ours.get(k)}
+    if config_mod.from_dict(json.loads(meta["model_config"])) != model_config or changed:
+        differ = ", ".join(sorted(changed)) or "the model's shape"
+        raise CheckpointError(f"{path} was trained with other settings ({differ}); resume with the same settings or "
+                              "use a new --out folder")
+    return load_file(path), meta
+
+
+def optimizer_tensors(opt: torch.optim.Optimizer, prefix: str = "opt") -> dict[str, torch.Tensor]:
+    """An optimiser's moments as flat tensors ``{prefix}.{param}.{name}`` (for a run's ``state.safetensors``)."""
+    return {f"{prefix}.{i}.{k}": torch.as_tensor(v).contiguous()
             for i, s in opt.state_dict()["state"].items() for k, v in s.items()}
 
 
-def load_optimizer(opt: torch.optim.Optimizer, state: dict[str, torch.Tensor], device) -> None:
+def load_optimizer(opt: torch.optim.Optimizer, state: dict[str, torch.Tensor], device, prefix: str = "opt") -> None:
     """Put back the moments ``optimizer_tensors`` stored (``step`` counters stay on the CPU, as torch keeps them)."""
     opt_state = opt.state_dict()
     for key, v in state.items():
-        if key.startswith("opt."):
+        if key.startswith(prefix + "."):
             _, i, name = key.split(".", 2)
             opt_state["state"].setdefault(int(i), {})[name] = v.to(device) if name != "step" else v
     opt.load_state_dict(opt_state)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from .scenes.labels import DESCRIPTION
+
 
 @dataclass(frozen=True)
 class UNetConfig:
@@ -21,7 +23,7 @@ class UNetConfig:
     attn_levels: tuple[int, ...] = (2,)  # levels (indices into channels) with self-attention
     heads: int = 4
     groups: int = 8  # GroupNorm groups
-    cond_dim: int = 0  # size of an optional conditioning vector (0: unconditional)
+    cond_dim: int = 0  # size of an optional conditioning vector (0: unconditional; without words: a description)
     # words: the width and length of the prompt's token vectors read by cross-attention (0: no words).
     # Cross-attention sits beside every self-attention (attn_levels and the bottleneck).
     context_dim: int = 0
@@ -55,6 +57,14 @@ class DiTConfig:
 
 
 @dataclass(frozen=True)
+class TemplateConfig(UNetConfig):
+    """No dust (notebook 06): the U-Net's backbone mapping a scene description straight to a picture, trained
+    with a pixel loss. It learns the average of every scene that fits: a template (models/template.py)."""
+
+    kind: str = "template"
+
+
+@dataclass(frozen=True)
 class JudgeConfig:
     """The scene judge's network (models/judge.py): a small CNN that reads scenes and rejects non-scenes."""
 
@@ -80,6 +90,33 @@ class AutoencoderConfig:
     def latent_size(self) -> int:
         """The side of the latent grid: the image's, halved once per level after the first."""
         return self.image_size // 2 ** (len(self.channels) - 1)
+
+
+@dataclass(frozen=True)
+class GANConfig:
+    """A tiny GAN (Goodfellow et al. 2014) in DCGAN's shape (Radford et al. 2016), notebook 06's generator that
+    collapses: a generator from z to a picture and a discriminator that tells drawn from real (models/gan.py)."""
+
+    image_size: int = 32
+    z_dim: int = 64
+    width: int = 32  # channels at the finest level; each coarser level doubles them
+    # DCGAN's generator has BatchNorm; ours leaves it out by default: a picture then depends on its own z alone
+    # (no batch statistics, in training or in drawing), and the collapse measured is the generator's own
+    batchnorm: bool = False
+    kind: str = "gan"
+
+
+@dataclass(frozen=True)
+class GANTrainConfig:
+    """How the GAN is trained (adversarial.py): the non-saturating loss, Adam with DCGAN's settings."""
+
+    steps: int = 10000
+    batch_size: int = 64
+    lr: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    pool_size: int = 20000
+    checkpoint_every: int = 500
+    seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -187,6 +224,12 @@ PRESETS: dict[str, object] = {
     # U-Net (its grid is 16x smaller), self-attention at 8 x 8 and 4 x 4: a quarter of its FLOPs per step
     "latent-unet": UNetConfig(image_size=8, in_channels=4, channels=(64, 128), attn_levels=(0, 1),
                               autoencoder="ae-scenes"),
+    # everyone draws the same (notebook 06): the live U-Net told a scene description (scenes.describe), and the
+    # same backbone drawing a description straight away, without dust (a template)
+    "unet-labels": UNetConfig(channels=(32, 64, 64), blocks=1, cond_dim=len(DESCRIPTION)),
+    "template-labels": TemplateConfig(channels=(32, 64, 64), blocks=1, cond_dim=len(DESCRIPTION)),
+    "unet-labels-tiny": UNetConfig(channels=(16, 32, 32), blocks=1, cond_dim=len(DESCRIPTION)),
+    "template-labels-tiny": TemplateConfig(channels=(16, 32, 32), blocks=1, cond_dim=len(DESCRIPTION)),
     "latent-unet-tiny": UNetConfig(image_size=8, in_channels=4, channels=(16, 32), blocks=1, attn_levels=(1,),
                                    autoencoder="ae-scenes"),  # for tests and the notebook's live run
 }
@@ -200,6 +243,11 @@ TRAIN_PRESETS: dict[str, TrainConfig] = {
     "dit-words": TrainConfig(steps=2500, lr=7e-4, warmup=100, init_from="dit-scenes"),
     "unet-64": TrainConfig(steps=20000, lr=1e-3, warmup=500, checkpoint_every=1000),
     "latent-unet": TrainConfig(steps=6000, lr=1e-3, warmup=200),
+    # everyone draws the same (notebook 06): the live U-Net (unet-small) on 16, 64 or 1,024 scenes, same steps
+    **{f"memo-{n}": TrainConfig(steps=1500, pool_size=n, checkpoint_every=250) for n in (16, 64, 1024)},
+    # told a description, with and without dust: the same steps of the same backbone
+    "unet-labels": TrainConfig(steps=3000, warmup=100, cond_dropout=0.1),
+    "template-labels": TrainConfig(steps=3000, warmup=100, cond_dropout=0.1),
 }
 
 
@@ -224,7 +272,8 @@ def to_dict(cfg) -> dict:
 
 def from_dict(d: dict):
     """Rebuild a model config from ``to_dict`` output (tuples restored)."""
-    kinds = {"unet": UNetConfig, "dit": DiTConfig, "judge": JudgeConfig, "autoencoder": AutoencoderConfig}
+    kinds = {"unet": UNetConfig, "dit": DiTConfig, "judge": JudgeConfig, "autoencoder": AutoencoderConfig,
+             "template": TemplateConfig, "gan": GANConfig}
     kind = d.get("kind")
     if kind not in kinds:
         raise ValueError(f"unknown model kind {kind!r} in config; known kinds: {', '.join(kinds)}")

@@ -10,7 +10,7 @@ Metrics (each says what it means and when it misleads):
     recognisable_rate   share of images the judge calls real *and* reads confidently
     frechet_distance    FID analogue in the judge's feature space
     coverage            how judged contents are distributed, vs real scenes
-    diversity           mean pairwise distance in judge features; flags collapse
+    diversity           mean pairwise distance in judge features, and twins; flags collapse
     memorisation        nearest-neighbour distance to the training set vs a real baseline
     caption_agreement   does the judge see what each caption asked for
 """
@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from . import redraw, scenes
+from .images import dequantize
 from .models.judge import COLOURS, GEOMETRY, GEOMETRY_UNIT, PHASES
 from .samplers import sample_many
 
@@ -186,12 +187,47 @@ def mean_pairwise_distance(f: torch.Tensor) -> float:
 
 
 COLLAPSE_BELOW = 0.3  # diversity ratio under which a generator counts as collapsed (real scenes: ~1)
+# Twins: a sample whose nearest other sample (judge features) is closer than TWIN_FACTOR x the median distance at
+# which a real scene finds its nearest other real scene (as many of them). Real scenes: ~8 % twins (256 of them);
+# a generator drawing a few pictures over and over: most of its samples are twins, though its *mean* pairwise
+# distance can stay as high as real scenes' (a model that memorised 16 scenes: ratio 0.96, 86 % twins).
+TWIN_FACTOR = 0.25
+TWINS_ABOVE = 0.5  # more twins than this: collapsed onto a few pictures
+
+
+def nearest_other(f: torch.Tensor) -> torch.Tensor:
+    """Each row's distance to its nearest *other* row (N,)."""
+    d = torch.cdist(f.double(), f.double())
+    return d.fill_diagonal_(float("inf")).min(dim=1).values
+
+
+def twins_reading(rx: dict, rr: dict, factor: float = TWIN_FACTOR) -> float:
+    """Share of samples with a twin among the other samples (see ``TWIN_FACTOR``), against as many real scenes."""
+    n = min(len(rx["features"]), len(rr["features"]))
+    base = nearest_other(rr["features"][:n]).median()
+    return float((nearest_other(rx["features"]) < factor * base).float().mean())
+
+
+def check_several(**sets: torch.Tensor) -> None:
+    """Refuse image sets with fewer than two images, or sets of different picture sizes, saying what is needed."""
+    for name, x in sets.items():
+        if not torch.is_tensor(x) or x.ndim != 4 or len(x) < 2:
+            got = f"{len(x)} image(s)" if torch.is_tensor(x) and x.ndim == 4 else \
+                f"shape {tuple(x.shape)}" if torch.is_tensor(x) else type(x).__name__
+            raise ValueError(f"{name} needs at least two images (B >= 2, 3, H, W) to measure distances between, "
+                             f"got {got}")
+    sizes = {name: tuple(x.shape[1:]) for name, x in sets.items()}
+    if len(set(sizes.values())) > 1:
+        raise ValueError(f"the image sets must have the same picture size to be compared, got {sizes}; "
+                         "resize one set (e.g. torch.nn.functional.interpolate) or draw them at one size")
 
 
 def diversity(judge, x: torch.Tensor, reference: torch.Tensor, collapse_below: float = COLLAPSE_BELOW) -> dict:
-    """Mean pairwise distance of judge features, as a ratio to real scenes' (1 = as varied as real).
-    A generator that draws (nearly) the same picture every time scores near 0 and is flagged
-    ``collapsed``. Misleads when variety is all noise: read it beside recognisable_rate."""
+    """Mean pairwise distance of judge features, as a ratio to real scenes' (1 = as varied as real), and the
+    share of ``twins`` (samples with a near-copy among the others). A generator that draws (nearly) the same
+    picture every time scores a ratio near 0; one that draws a few pictures over and over, mostly twins: either
+    is flagged ``collapsed``. Misleads when variety is all noise: read it beside recognisable_rate."""
+    check_several(samples=x, reference=reference)
     return diversity_reading(read(judge, x, redraw_objects=False), read(judge, reference, redraw_objects=False),
                              collapse_below)
 
@@ -199,13 +235,28 @@ def diversity(judge, x: torch.Tensor, reference: torch.Tensor, collapse_below: f
 def diversity_reading(rx: dict, rr: dict, collapse_below: float = COLLAPSE_BELOW) -> dict:
     """``diversity`` from readings of the samples (``rx``) and of the reference (``rr``)."""
     ratio = mean_pairwise_distance(rx["features"]) / mean_pairwise_distance(rr["features"])
-    return {"ratio_to_real": ratio, "collapsed": ratio < collapse_below}
+    twins = twins_reading(rx, rr)
+    return {"ratio_to_real": ratio, "twins": twins, "collapsed": ratio < collapse_below or twins > TWINS_ABOVE}
+
+
+def nearest(x: torch.Tensor, pool: torch.Tensor, chunk: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each image of ``x``'s nearest neighbour in ``pool`` (pixel-space L2): (distances (B,), indices (B,)).
+    ``pool`` may be float images in [-1, 1] or uint8 (a training pool as stored); it is read ``chunk`` images at
+    a time, so a pool of 40,000 scenes never sits in memory as floats."""
+    xf = x.flatten(1).float()
+    best, where = torch.full((len(x),), float("inf")), torch.zeros(len(x), dtype=torch.long)
+    for j in range(0, len(pool), chunk):
+        part = pool[j:j + chunk]
+        part = dequantize(part) if part.dtype == torch.uint8 else part
+        d, i = torch.cdist(xf, part.flatten(1).float()).min(dim=1)
+        closer = d < best
+        best, where = torch.where(closer, d, best), torch.where(closer, i + j, where)
+    return best, where
 
 
 def nearest_distances(x: torch.Tensor, pool: torch.Tensor, batch: int = 512) -> torch.Tensor:
     """Pixel-space L2 distance from each image of ``x`` to its nearest neighbour in ``pool``."""
-    xf, pf = x.flatten(1).float(), pool.flatten(1).float()
-    return torch.cat([torch.cdist(xf[i:i + batch], pf).min(dim=1).values for i in range(0, len(xf), batch)])
+    return nearest(x, pool, batch)[0]
 
 
 MEMORISED_FACTOR = 0.25  # closer to a training image than this share of the real baseline: a copy
@@ -217,14 +268,18 @@ def memorisation(x: torch.Tensor, train: torch.Tensor, reference: torch.Tensor,
 
     A sample is flagged as memorised when its nearest training image is closer than ``factor``
     times the median distance at which *fresh* real scenes find their nearest training image.
-    Misleads for tiny training sets (everything is near) and with pixel distance's blind spots
-    (a shifted copy is far in pixels)."""
-    for imgs in (x, train, reference):
+    Misleads with pixel distance's blind spots (a shifted copy is far in pixels). A model trained with
+    random flips has also seen each training image mirrored: pass ``train`` with its mirror images (float in
+    [-1, 1], or uint8 as a pool stores them).
+    ``flagged`` marks each memorised sample, ``nearest`` its nearest training image (indices into ``train``)."""
+    check_several(samples=x, training_set=train, reference=reference)
+    for imgs in (x, reference) if train.dtype == torch.uint8 else (x, train, reference):
         check_images(imgs, imgs.shape[-1])
-    d = nearest_distances(x, train)
+    d, idx = nearest(x, train)
     base = nearest_distances(reference, train).median()
-    return {"median_nn_ratio": float(d.median() / base),
-            "memorised_fraction": float((d < factor * base).float().mean())}
+    flagged = d < factor * base
+    return {"median_nn_ratio": float(d.median() / base), "memorised_fraction": float(flagged.float().mean()),
+            "flagged": flagged, "nearest": idx, "distance_ratio": d / base}
 
 
 def caption_agreement(judge, x: torch.Tensor, labels: list[scenes.SceneLabels]) -> float:
@@ -251,7 +306,7 @@ def evaluate(judge, x: torch.Tensor, train: torch.Tensor | None = None) -> dict:
            **{f"coverage_{k}": v for k, v in coverage_reading(rx, rr).items()},
            **{f"diversity_{k}": v for k, v in diversity_reading(rx, rr).items()}}
     if train is not None:
-        out |= {f"memorisation_{k}": v for k, v in memorisation(x, train, ref).items()}
+        out |= {f"memorisation_{k}": v for k, v in memorisation(x, train, ref).items() if isinstance(v, float)}
     return out
 
 
@@ -260,17 +315,20 @@ PROBE_IMAGES = 128  # enough for a rate within a few points; few enough to probe
 
 def probe(judge, n: int = PROBE_IMAGES, steps: int = 50, seed: int = 0, draw=None):
     """A cheap quality reading for training curves: ``probe(judge)(model)`` samples ``n`` images
-    (DDIM-``steps``, eta 1, fixed seed) and returns their recognisable rate and Frechet distance
-    (against ``n`` held-out scenes, so compare values taken with the same ``n``). ``draw(model, n, steps,
-    seed)``: how to sample (default ``samplers.sample_many``; a latent model paints its latents, ``latent.drawer``)."""
-    reference = read(judge, reference_scenes(n)[0])["features"]
+    (DDIM-``steps``, eta 1, fixed seed) and returns their recognisable rate, Frechet distance, diversity
+    (ratio to real), twins and contents coverage (total variation) against ``n`` held-out scenes (so compare values
+    taken with the same ``n``). ``draw(model, n, steps, seed)``: how to sample (default
+    ``samplers.sample_many``; a latent model paints its latents, ``latent.drawer``; a GAN, ``adversarial.sample``)."""
+    reference = read(judge, reference_scenes(n)[0])
     draw = draw or (lambda model, n, steps, seed: sample_many(model, n, steps=steps, seed=seed))
 
     def measure(model) -> dict:
-        x = draw(model, n, steps, seed)
-        r = read(judge, x)
+        r = read(judge, draw(model, n, steps, seed))
+        div = diversity_reading(r, reference)
         return {"recognisable_rate": recognisable_reading(r).float().mean().item(),
-                "frechet_distance": frechet_distance(r["features"], reference)}
+                "frechet_distance": frechet_distance(r["features"], reference["features"]),
+                "diversity": div["ratio_to_real"], "twins": div["twins"],
+                "contents_tv": coverage_reading(r, reference)["contents_tv"]}
 
     return measure
 

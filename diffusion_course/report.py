@@ -131,6 +131,7 @@ def markdown(r: dict) -> str:
     lines += sketchbook_markdown(r.get("sketchbook", {"skipped": "not in these results"}))
     lines += stepping_markdown(r.get("stepping", {"skipped": "not in these results"}))
     lines += drawing_markdown(r.get("drawing", {"skipped": "not in these results"}))
+    lines += collapse_markdown(r.get("collapse", {"skipped": "not in these results"}))
     lines += head_to_head_markdown(r["head_to_head"])
     fp32, bf16 = r["training"][0], r["training"][1]
     lines += ["", f"bf16 autocast trains {fp32['seconds_per_step'] / bf16['seconds_per_step']:.2f}x as fast as fp32 "
@@ -186,6 +187,45 @@ def drawing_markdown(d: dict) -> list[str]:
                 f"{d['parallel_scenes_per_second']:,.0f} scenes/s on {d['cores']} cores; a pool of {d['pool']:,} "
                 f"scenes in {d['cold_seconds']:.1f} s from nothing (drawn and kept on disk), "
                 f"{d['warm_seconds']:.1f} s read back from the disk cache."]
+
+
+def collapse_markdown(c: dict) -> list[str]:
+    """Everyone draws the same (collapse.py): the three experiments' headline figures."""
+    if "skipped" in c:
+        return ["", f"Everyone draws the same: skipped ({c['skipped']})"]
+    lines = ["", "Everyone draws the same (notebook 06)."]
+    t = c["told"]
+    if "skipped" in t:
+        lines.append(f"Told what to draw: skipped ({t['skipped']})")
+    else:
+        lines += ["", f"Told what to draw: each model asked for each description {t['images']} times; diversity and "
+                      "twins against real scenes that fit the description.", "",
+                  "| description | model | recognisable | shows what was asked | diversity vs real | twins |",
+                  "|---|---|---|---|---|---|"]
+        for row in t["per_prompt"] + [{"prompt": "**mean**", **t["mean"]}]:
+            for name in ("template-labels", "unet-labels"):
+                m = row[name]
+                lines.append(f"| {row['prompt']} | {name} | {m['recognisable']:.0%} | {m['matches']:.0%} | "
+                             f"{m['diversity']:.2f} | {m['twins']:.0%} |")
+    r = c["race"]
+    if "skipped" in r:
+        lines += ["", f"A generator that collapses: skipped ({r['skipped']})"]
+    else:
+        g, d = r["gan"], r["diffusion"]
+        lines += ["", f"A generator that collapses: the tiny GAN and {r['diffusion_preset']} after "
+                      f"{r['seconds']:.0f} training seconds each (the last probes at or before it, 128 drawings): "
+                      f"the GAN {g['recognisable_rate']:.0%} recognisable, diversity {g['diversity']:.2f}, twins "
+                      f"{g['twins']:.0%}, contents TV {g['contents_tv']:.2f}; diffusion "
+                      f"{d['recognisable_rate']:.0%}, {d['diversity']:.2f}, {d['twins']:.0%}, {d['contents_tv']:.2f}."]
+    m = c["memorised"]
+    lines += ["", f"Memorisation: {m['images']} drawings of each model against its own training scenes (and their "
+                  "mirror images).", "", "| model | training scenes | memorised | median distance / real's |",
+              "|---|---|---|---|"]
+    for row in m["models"]:
+        lines.append(f"| {row['name']} | skipped ({row['skipped']}) | | |" if "skipped" in row else
+                     f"| {row['name']} | {row['training_scenes']:,} | {row['memorised_fraction']:.0%} | "
+                     f"{row['median_nn_ratio']:.2f} |")
+    return lines
 
 
 def stepping_markdown(s: dict) -> list[str]:

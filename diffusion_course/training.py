@@ -14,6 +14,8 @@ each step and read by the frozen tiny CLIP (``clip.prompt``); ``cond_dropout`` o
 replaced by the empty one, so the same model also draws unconditionally, as classifier-free guidance
 needs (Ho & Salimans 2022). Such a model can start from a shipped unconditional one (``init_from``):
 its new layers (cross-attention, the caption's path into the time embedding) start as the identity.
+A *described* model (notebook 06) learns from each scene's description (``scenes.describe``) in the same way:
+facts a sentence may leave out are left out at random, and ``cond_dropout`` of the descriptions say nothing.
 
 Runs are seeded and resumable: ``state.safetensors`` in the run folder holds weights,
 EMA, optimiser moments, RNG state and the loss history; a resumed run continues exactly.
@@ -35,6 +37,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, safe_open
@@ -105,11 +108,12 @@ class Trainer:
         self.step, self.losses, self.elapsed, self.curve = 0, [], 0.0, []
         self.schedule = self.model.schedule
         self.weight = min_snr_weight(self.schedule.snr.float(), cfg.min_snr_gamma).to(self.device)
-        if self.model.listens and cfg.data:
-            raise ValueError(f"a folder of pictures has no captions to listen to: train an unconditional preset "
-                             f"on {cfg.data}, not {model_config.kind} with words")
+        if (self.model.listens or self.model.described) and cfg.data:
+            raise ValueError(f"a folder of pictures has no captions or descriptions: train an unconditional preset "
+                             f"on {cfg.data}, not a {model_config.kind} that is told what to draw")
         self.pool = pool if pool is not None else self.draw_pool()
         self.phrasings = [scenes.phrasings(lab) for lab in self.pool.labels] if self.model.listens else None
+        self.facts = [scenes.facts(lab) for lab in self.pool.labels] if self.model.described else None
         if self.run_dir and (self.run_dir / "state.safetensors").exists():
             self.load_state()
         self.net = self.model  # what the loss runs: the model, or DDP around it while ``run`` trains
@@ -151,23 +155,39 @@ class Trainer:
                        scenes.plain(caption) if bare < self.cfg.plain_share else caption)
         return out
 
+    UNSAID = ("colour", "phase", "pup_left_of_rocket", "rocket_left_of_moon")  # what a sentence may leave out
+
+    def descriptions(self, idx: torch.Tensor) -> torch.Tensor:
+        """Each scene's description (``scenes.describe``) (B, cond_dim), each fact of ``UNSAID`` left out with
+        probability ``plain_share`` (as a plain caption leaves out colours), ``cond_dropout`` of them the zero
+        vector (nothing said: the model also draws unconditionally)."""
+        u = torch.rand(len(idx), 1 + len(self.UNSAID), generator=self.generator).tolist()
+        out = []
+        for (drop, *bare), said in zip(u, (self.facts[i] for i in idx.tolist())):
+            if drop < self.cfg.cond_dropout:
+                said = {}
+            else:
+                said = said | {k: None for k, b in zip(self.UNSAID, bare) if b < self.cfg.plain_share}
+            out.append(scenes.describe(said))
+        return torch.from_numpy(np.stack(out))
+
     def noise(self, shape: torch.Size) -> tuple[torch.Tensor, torch.Tensor]:
         """Steps t ~ U{0..T-1} (B,) and noise eps ~ N(0, I) for a batch of ``shape``, from the trainer's generator."""
         g = self.generator
         return torch.randint(0, self.schedule.T, (shape[0],), generator=g), torch.randn(shape, generator=g)
 
-    def loss(self, x0: torch.Tensor, prompt=None) -> torch.Tensor:
+    def loss(self, x0: torch.Tensor, prompt=None, cond=None) -> torch.Tensor:
         """The weighted denoising loss on a batch of clean images (B, C, H, W) (and, for a model that listens,
-        their ``prompts.Prompt``)."""
+        their ``prompts.Prompt``; for a described one, their descriptions ``cond``)."""
         t, eps = self.noise(x0.shape)
-        return self.loss_at(x0, t.to(self.device), eps.to(self.device), prompt)
+        return self.loss_at(x0, t.to(self.device), eps.to(self.device), prompt, cond)
 
-    def loss_at(self, x0: torch.Tensor, t: torch.Tensor, eps: torch.Tensor, prompt=None) -> torch.Tensor:
+    def loss_at(self, x0: torch.Tensor, t: torch.Tensor, eps: torch.Tensor, prompt=None, cond=None) -> torch.Tensor:
         """The weighted loss for given steps ``t`` (B,) and noise ``eps``: w(t) ||eps - eps_theta(x_t, t)||^2."""
         x_t = self.schedule.q_sample(x0, t, eps)  # q(x_t | x_0)
         with torch.autocast(self.device.type, dtype=self.autocast_dtype or torch.bfloat16,
                             enabled=self.autocast_dtype is not None):
-            eps_hat = self.net(x_t, t, prompt=prompt)
+            eps_hat = self.net(x_t, t, cond=cond, prompt=prompt)
         per_image = F.mse_loss(eps_hat.float(), eps, reduction="none").mean(dim=(1, 2, 3))
         return (self.weight[t] * per_image).mean()
 
@@ -197,14 +217,18 @@ class Trainer:
             group["lr"] = lr_at(self.step, cfg)
         # every copy draws the same global batch (world.size x batch_size) and keeps its own rows of it
         n, mine = cfg.batch_size * self.world.size, self.world.rows(cfg.batch_size)
-        if self.model.listens:  # no random flips here: a flip would swap left and right in the picture only
-            idx = torch.randint(len(self.pool), (n,), generator=self.generator)
-            x0, captions = self.pool[idx], self.captions(idx)[mine]
+        prompt = cond = None
+        if self.model.listens or self.model.described:  # no random flips: a flip would swap left and right
+            idx = torch.randint(len(self.pool), (n,), generator=self.generator)  # in the picture only
+            x0 = self.pool[idx]
+            if self.model.listens:
+                prompt = clip.prompt(*self.words, self.captions(idx)[mine]).to(self.device)
+            else:
+                cond = self.descriptions(idx)[mine].to(self.device)
         else:
             x0 = self.pool.sample(n, generator=self.generator)
         t, eps = self.noise(x0.shape)
-        prompt = clip.prompt(*self.words, captions).to(self.device) if self.model.listens else None
-        loss = self.loss_at(*(v[mine].to(self.device) for v in (x0, t, eps)), prompt)
+        loss = self.loss_at(*(v[mine].to(self.device) for v in (x0, t, eps)), prompt, cond)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         return self.world.mean(loss.detach()).item()
@@ -260,11 +284,8 @@ class Trainer:
         tensors |= {f"ema.{k}": v.contiguous() for k, v in self.ema.state_dict().items()}
         tensors |= checkpoints.optimizer_tensors(self.opt)
         tensors["rng"] = self.generator.get_state()
-        meta = {"step": str(self.step), "elapsed": str(self.elapsed), "losses": json.dumps(self.losses),
-                "curve": json.dumps(self.curve),
-                "model_config": json.dumps(config_mod.to_dict(self.model_config)),
-                "processes": str(self.world.size),
-                "train_config": json.dumps(dataclasses.asdict(self.cfg))}
+        meta = checkpoints.run_meta(self.step, self.elapsed, self.model_config, self.cfg, losses=self.losses,
+                                    curve=self.curve) | {"processes": str(self.world.size)}
         checkpoints.save_run_state(self.run_dir, tensors, meta)
 
     def load_state(self) -> None:

@@ -65,6 +65,14 @@ def test_bench_quick_writes_a_valid_results_file(tmp_path):
     assert set(st["curves"]) == set(stepping.RUNS) and all(set(c) == {"5", "10", "50"} for c in st["curves"].values())
     assert st["fast_share_of_baseline"] == pytest.approx(st["fast"]["recognisable"] / st["baseline"]["recognisable"])
     assert "Fewer steps" in md and "Fewer-steps goal" in md
+    c = r["collapse"]
+    if "skipped" not in c["told"]:  # asked 4 times, the template draws one picture: no diversity, all twins
+        t = c["told"]["mean"]
+        assert t["template-labels"]["diversity"] == 0 and t["template-labels"]["twins"] == 1
+        assert t["unet-labels"]["diversity"] > 0.1
+    assert [m["name"] for m in c["memorised"]["models"]] == [f"unet-memo-{k}" for k in (16, 64, 1024)] + ["unet-scenes"]
+    assert all(0 <= m["memorised_fraction"] <= 1 for m in c["memorised"]["models"] if "skipped" not in m)
+    assert "Everyone draws the same" in md
     d = r["drawing"]
     assert d["serial_scenes_per_second"] > 0 and d["warm_seconds"] < d["cold_seconds"]  # the cache is read back
     assert "Drawing scenes" in md

@@ -45,7 +45,7 @@ VIEWER_CALL = re.compile(r"\b(TraceViewer|FramePlayer|scene_browser|dust_slider)
 # takes seconds to half a minute on 2 cores (measured: 00 4 s, 01 35 s, 03 12 s, 04 5 s)
 COURSE = {"00_welcome.ipynb": 1, "01_the_dusty_trick.ipynb": 1, "03_team_cnn.ipynb": 1, "04_team_transformers.ipynb": 1}
 # The others' Run All takes 1 to 2 minutes each (02 59 s, 05 88 s, 08 105 s: they train, sample hundreds
-# of drawings; 09 trains two models live), too long together for the suite's 3 minutes: their viewers are
+# of drawings; 06 and 09 train models live), too long together for the suite's 3 minutes: their viewers are
 # built here instead, each as its notebook builds it, with fewer steps and images (nbval runs those notebooks whole)
 SETUP = ("from diffusion_course import clip, guidance, load_pretrained, scenes, widgets\n"
          "from diffusion_course.trace import annotate\n"
@@ -60,6 +60,10 @@ VIEWERS = {
         'dit = load_pretrained("dit-scenes")\n'
         "TraceViewer(annotate(unet, 2, steps=12, seed=11, taps=[]),\n"
         '            compare=annotate(dit, 2, steps=12, seed=11, taps=[]), names=("CNN", "DiT"))',
+    "06_everyone_draws_the_same":  # a described model: its first x̂₀ is the template's blur, then the dust decides
+        "from diffusion_course import templates\n"
+        'TraceViewer(annotate(load_pretrained("unet-labels"), 2, steps=12, seed=0,\n'
+        '                     cond=templates.describe(scenes.CHALLENGE_PROMPTS[0]), taps=["mid"]))',
     "08_drawing_from_words":  # which word lights up where, under classifier-free guidance
         "words = clip.load()\n"
         "prompt = clip.prompt(*words, scenes.CHALLENGE_PROMPTS[3])\n"

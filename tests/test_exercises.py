@@ -24,6 +24,9 @@ WRONG = {
     "05.patch_cost": 4,
     "05.equal_flop_steps": lambda steps, a, b: steps * b / a,  # the ratio upside down
     "05.standard_error": lambda p, n: p * (1 - p) / n,  # forgot the square root
+    "06.template": lambda x: x[0],  # one of the fitting pictures
+    "06.twins": lambda f, base, factor=0.25: (torch.cdist(f, f).min(1).values < factor * base).float().mean(),  # self
+    "06.memorised": lambda s, t, base, factor=0.25: torch.cdist(s.flatten(1), t.flatten(1)).mean(1) < factor * base,
     "07.logits": lambda i, t, tau: i @ t.T / tau,  # forgot to normalise
     "07.clip_loss": lambda s, k: torch.nn.functional.cross_entropy(k * s, torch.arange(len(s))),  # one direction
     "07.top1": lambda s: (s.argmax(0) == torch.arange(len(s))).float().mean(),  # the other axis
@@ -63,6 +66,11 @@ NAMED_MISTAKES = [  # (exercise, a typical wrong answer, words the checker must 
     ("09.scale", lambda z: 1 / z.var(), "variance"),
     ("09.walk", lambda a, b, s: exercises.solution("09.walk", show=False)(b, a, s), "backwards"),
     ("09.walk", lambda a, b, s: exercises.solution("09.walk", show=False)(a, b, s + 2)[1:-1], "ends are left out"),
+    ("06.template", lambda x: x.median(dim=0).values, "median"),
+    ("06.twins", lambda f, base, factor=0.25: (torch.cdist(f, f).min(1).values < factor * base).float().mean(),
+     "its own twin"),
+    ("06.memorised", lambda s, t, base, factor=0.25: torch.cdist(s.flatten(1), t.flatten(1)).mean(1) < factor * base,
+     "mean distance"),
     ("07.logits", lambda i, t, tau: i @ t.T / tau, "not normalised"),
     ("07.clip_loss", lambda s, k: torch.nn.functional.cross_entropy(k * s, torch.arange(len(s))), "one direction only"),
     ("00.count_rockets", 16, "every scene"),

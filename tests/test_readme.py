@@ -32,3 +32,20 @@ def test_the_readme_composition_table_matches_the_bench_results():
         assert float(scale) == b["scale"] and int(comp) == round(100 * b["composition"])
         assert int(worst) == round(100 * b["worst_composition"]) and int(rec) == round(100 * b["recognisable"])
         assert div == f"{b['diversity']:.2f}"
+
+
+def test_the_readme_tables_of_notebook_06_match_the_bench_results():
+    c = bench.load_results()["collapse"]
+    readme = (ROOT / "README.md").read_text()
+    told = re.findall(r"^\| (template-labels|unet-labels) \| ([\d.]+) \| (\d+)% \| (\d+)% \| (\d+)% \|$", readme, re.M)
+    assert {name for name, *_ in told} == {"template-labels", "unet-labels"}
+    for name, div, twins, rec, asked in told:
+        m = c["told"]["mean"][name]
+        assert div == f"{m['diversity']:.2f}" and int(twins) == round(100 * m["twins"])
+        assert int(rec) == round(100 * m["recognisable"]) and int(asked) == round(100 * m["matches"])
+    memorised = re.findall(r"^\| (unet-memo-\d+|unet-scenes) \| ([\d,]+) \| (\d+)% \|$", readme, re.M)
+    rows = {m["name"]: m for m in c["memorised"]["models"]}
+    assert {name for name, *_ in memorised} == set(rows)
+    for name, scenes_seen, share in memorised:
+        assert int(scenes_seen.replace(",", "")) == rows[name]["training_scenes"]
+        assert int(share) == round(100 * rows[name]["memorised_fraction"])

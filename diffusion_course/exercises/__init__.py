@@ -1,5 +1,5 @@
 """Checkers for the notebooks' exercises, one module per part of the course (``basics``: 00-01,
-``denoising``: 02, ``teams``: 03-05, ``words``: 07,
+``denoising``: 02, ``teams``: 03-05, ``collapse``: 06, ``words``: 07,
 ``guidance``: 08, ``sketchbook``: 09, ``showing``: 10) over the shared machinery in ``core``.
 
 Each exercise has a checker that tells the learner, in words, whether their answer is
@@ -15,7 +15,7 @@ notebook with unfinished exercises still runs top to bottom.
     >>> exercises.solution("01.q_sample")          # prints the solution's code, when you ask
     >>> exercises.verify("01.q_sample", "01.snr_db")  # CI: every solution passes, one line each
 """
-from . import basics, denoising, guidance, showing, sketchbook, teams, words  # noqa: F401  (importing them registers their exercises)
+from . import basics, collapse, denoising, guidance, showing, sketchbook, teams, words  # noqa: F401  (importing them registers their exercises)
 from .core import check, exercise, solution, verify
 
 __all__ = ["check", "exercise", "solution", "verify"]

@@ -1,7 +1,9 @@
 """What every denoiser shares: a config, the schedule it was trained for, and named taps.
 
 A denoiser is called as ``model(x_t, t, cond=None, prompt=None) -> eps_hat`` (Ho et al. 2020: the
-network predicts the noise eps that was mixed into x_t). A model that *listens*
+network predicts the noise eps that was mixed into x_t). A *described* model (``cond_dim`` > 0, no
+words) reads a scene description, ``scenes.describe``'s vector, as ``cond``; the zero vector says nothing.
+A model that *listens*
 (``config.context_dim`` > 0) reads a ``prompts.Prompt``; without one it reads its null prompt, the
 empty caption, whose encoding it keeps as buffers (``null_*``), so it draws unconditionally and every
 sampler works unchanged. Its taps are the ``HookPoint``
@@ -105,6 +107,25 @@ class Denoiser(nn.Module):
         prompt = self.null_prompt() if prompt is None else prompt
         self.check_prompt(prompt)
         return prompt.expand(n).to(device)
+
+    # ------------------------------------------------------------ descriptions
+    @property
+    def described(self) -> bool:
+        """True for a model conditioned on a scene description (``scenes.describe``: cond_dim > 0, no words)."""
+        return bool(getattr(self.config, "cond_dim", 0)) and not self.listens
+
+    def read_description(self, cond: torch.Tensor | None, n: int, device: torch.device) -> torch.Tensor | None:
+        """The description vectors (n, cond_dim) for a batch: one for every image or one per image; the zero
+        vector (nothing said: drawing unconditionally) when None. ``cond`` as given for other models."""
+        if not self.described:
+            return cond
+        d = self.config.cond_dim
+        if cond is None:
+            return torch.zeros(n, d, device=device)
+        if cond.ndim != 2 or cond.shape[1] != d or cond.shape[0] not in (1, n):
+            raise ValueError(f"this model reads descriptions of shape (1 or {n}, {d}) (scenes.describe), "
+                             f"got {tuple(cond.shape)}")
+        return cond.to(device).expand(n, d)
 
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -102,6 +102,7 @@ class DiT(Denoiser):
                 prompt: Prompt | None = None) -> torch.Tensor:
         t = self.check_input(x_t, t)
         words = self.read_prompt(prompt, x_t.shape[0], x_t.device)  # None for a model that does not listen
+        cond = self.read_description(cond, x_t.shape[0], x_t.device)  # a described model's (B, cond_dim)
         c = self.time(t, words.pooled if words is not None else cond)  # (B, D)
         x = self.embed(self.patchify(x_t)) + self.pos  # (B, N, D)
         saved, half = [], self.config.depth // 2

@@ -102,6 +102,7 @@ class UNet(Denoiser):
                 prompt: Prompt | None = None) -> torch.Tensor:
         t = self.check_input(x_t, t)
         words = self.read_prompt(prompt, x_t.shape[0], x_t.device)  # None for a model that does not listen
+        cond = self.read_description(cond, x_t.shape[0], x_t.device)  # a described model's (B, cond_dim)
         emb = self.time(t, words.pooled if words is not None else cond)  # (B, 4*C0)
         h = self.stem(x_t)  # (B, C0, H, W)
         skips = []

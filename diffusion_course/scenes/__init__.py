@@ -36,6 +36,7 @@ from ..pools import ImagePool
 from . import cache
 from .drawing import FLAME, MOON, PUP_BLUE, SUPERSAMPLE, WINDOW, layers, render
 from .labels import (
+    DESCRIPTION,
     FACTS,
     MOON_PHASES,
     OBJECTS,
@@ -46,6 +47,7 @@ from .labels import (
     WORLDS,
     SceneLabels,
     applies,
+    describe,
     facts,
     sample_labels,
 )
@@ -53,6 +55,7 @@ from .words import CHALLENGE_PROMPTS, VOCABULARY, caption, parse, phrasings, pla
 
 __all__ = [
     "CHALLENGE_PROMPTS",
+    "DESCRIPTION",
     "FACTS",
     "FLAME",
     "MOON",
@@ -72,6 +75,7 @@ __all__ = [
     "applies",
     "batch",
     "caption",
+    "describe",
     "draw_pool",
     "facts",
     "layers",

@@ -109,6 +109,29 @@ def facts(labels: SceneLabels) -> dict[str, bool | str | None]:
             **{k: values[k] if ok[k] else None for k in RELATIONS}}
 
 
+# Every fact as numbers: two slots per object and per relation (yes, no), one per colour and per phase.
+# A fact not said (None) leaves its slots at 0, so "nothing said" is the zero vector (notebook 06's models).
+DESCRIPTION = (*(f"{k}={v}" for k in (*OBJECTS, *RELATIONS) for v in ("yes", "no")),
+               *(f"colour={c}" for c in ROCKET_COLOURS), *(f"phase={p}" for p in MOON_PHASES))
+
+
+def describe(said: dict[str, bool | str | None]) -> np.ndarray:
+    """A scene description as a vector over ``DESCRIPTION`` (float32): the facts of a scene (``facts``) or of a
+    sentence (``words.parse``), one-hot per fact said, zeros for each fact not said (None)."""
+    unknown = set(said) - set(FACTS)
+    if unknown:
+        raise ValueError(f"a description states facts among {', '.join(FACTS)}; got unknown {sorted(unknown)}")
+    v = np.zeros(len(DESCRIPTION), dtype=np.float32)
+    for k, value in said.items():
+        if value is None:
+            continue
+        slot = f"{k}={value}" if k in ("colour", "phase") else f"{k}={'yes' if value else 'no'}"
+        if slot not in DESCRIPTION:
+            raise ValueError(f"{k}={value!r} is not a fact of the scene world; known: {', '.join(DESCRIPTION)}")
+        v[DESCRIPTION.index(slot)] = 1.0
+    return v
+
+
 # --------------------------------------------------------------------------- sampling
 
 PHRASINGS = 1 << 16  # a scene picks its phrasing as a number, taken modulo how many phrasings it has

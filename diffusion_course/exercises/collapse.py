@@ -1,0 +1,126 @@
+"""Exercises of notebook 06 (everyone draws the same): what a template trained with a pixel loss draws (against
+the mean of the scenes that fit, recomputed), the share of twins among samples (against
+``metrics.nearest_other``) and the memorisation flag (against ``metrics.nearest``)."""
+from __future__ import annotations
+
+import torch
+
+from .. import metrics, scenes
+from .core import check_function, exercise
+
+# ----------------------------------------------------------------------------- 06 the template's picture
+
+
+def _sol_06_template():
+    def my_template(fitting):
+        return fitting.mean(dim=0)  # the minimiser of sum_i ||x_i - f||^2 is the mean of the x_i
+    return my_template
+
+
+def _template_cases():
+    return [(scenes.sample_for("the pup sitting in a rocket flying near the moon", 12, seed=6)[0],),
+            (scenes.sample_for("a full moon", 5, seed=7)[0],),
+            (torch.randn(3, 3, 4, 4, generator=torch.Generator().manual_seed(8)),)]
+
+
+def _best_constant(fitting: torch.Tensor) -> torch.Tensor:
+    """The picture f with the least summed squared error to every picture of ``fitting``, found by gradient
+    descent on that error (not by its closed form, which is what the learner is asked for)."""
+    f = torch.zeros_like(fitting[0], requires_grad=True)
+    opt = torch.optim.SGD([f], lr=0.5 / len(fitting))
+    for _ in range(200):
+        opt.zero_grad()
+        (fitting - f).square().sum().backward()
+        opt.step()
+    return f.detach()
+
+
+@exercise("06.template", _sol_06_template)
+def _check_06_template(fn) -> bool:
+    return check_function(
+        "06.template", fn, _best_constant, _template_cases(),
+        hint="find the one picture (3, H, W) with the smallest summed squared error to every picture that fits",
+        mistakes={"the median, not the mean (the median minimises the absolute error, not the squared one)":
+                      lambda x: x.median(dim=0).values,
+                  "one of the fitting pictures (the template cannot choose: it is not told which)": lambda x: x[0],
+                  "a mean over the wrong axis (average over the pictures, dim 0)": lambda x: x.mean(dim=1)},
+        right="the template's picture is the average of everything that fits: the blur you saw.")
+
+
+# ----------------------------------------------------------------------------- 06 twins
+
+
+def _sol_06_twins():
+    def my_twins(features, base, factor=0.25):
+        d = torch.cdist(features, features)  # (N, N) every distance between samples
+        d.fill_diagonal_(float("inf"))  # a sample is not its own twin
+        nearest_other = d.min(dim=1).values
+        return (nearest_other < factor * base).float().mean()
+    return my_twins
+
+
+def _twins_cases():
+    g = torch.Generator().manual_seed(16)
+    few = torch.randn(4, 8, generator=g).repeat(6, 1) + 0.01 * torch.randn(24, 8, generator=g)
+    spread = torch.randn(30, 8, generator=g) * 3
+    half = torch.cat([few[:12], spread[:12]])
+    return [(few, 1.0), (spread, 1.0), (half, 1.0, 0.5)]
+
+
+def _twins(features, base, factor=metrics.TWIN_FACTOR):
+    return (metrics.nearest_other(features) < factor * base).double().mean()
+
+
+@exercise("06.twins", _sol_06_twins)
+def _check_06_twins(fn) -> bool:
+    def with_self(f, base, factor=metrics.TWIN_FACTOR):
+        return (torch.cdist(f, f).min(dim=1).values < factor * base).float().mean()
+
+    return check_function(
+        "06.twins", fn, _twins, _twins_cases(),
+        hint="for each sample find the distance to its nearest *other* sample; the answer is the share of samples "
+             "for which it is below factor * base",
+        mistakes={"each sample counted as its own twin (its distance to itself is 0: fill the diagonal with inf)":
+                      with_self,
+                  "the count of twins, not their share": lambda f, b, k=metrics.TWIN_FACTOR: _twins(f, b, k) * len(f),
+                  "factor * base was left out (compared with base alone)": lambda f, b, k=metrics.TWIN_FACTOR:
+                      _twins(f, b, 1.0)},
+        right="your twin share matches on all 3 cases: the first set is all twins, the second has none.")
+
+
+# ----------------------------------------------------------------------------- 06 memorised?
+
+
+def _sol_06_memorised():
+    def my_memorised(samples, train, base, factor=0.25):
+        d = torch.cdist(samples.flatten(1), train.flatten(1))  # (samples, training scenes) pixel distances
+        return d.min(dim=1).values < factor * base  # closer to some training scene than real scenes ever are
+    return my_memorised
+
+
+def _memorised_cases():
+    train = scenes.batch(40, seed=0)[0]
+    g = torch.Generator().manual_seed(26)
+    copies = (train[[1, 7, 30]] + 0.02 * torch.randn(3, 3, 32, 32, generator=g)).clamp(-1, 1)
+    fresh = scenes.batch(5, seed=27)[0]
+    base = float(metrics.nearest_distances(scenes.batch(32, seed=28)[0], train).median())
+    return [(torch.cat([copies, fresh]), train, base), (fresh, train, base), (copies, train, base, 0.01)]
+
+
+def _flags(samples, train, base, factor=metrics.MEMORISED_FACTOR):
+    return metrics.nearest(samples, train)[0] < factor * base
+
+
+@exercise("06.memorised", _sol_06_memorised)
+def _check_06_memorised(fn) -> bool:
+    def to_mean(s, t, base, factor=metrics.MEMORISED_FACTOR):
+        return torch.cdist(s.flatten(1), t.flatten(1)).mean(dim=1) < factor * base
+
+    return check_function(
+        "06.memorised", fn, _flags, _memorised_cases(),
+        hint="for each sample, the pixel distance to its *nearest* training scene; flag it when that is below "
+             "factor * base. Return one True/False per sample",
+        mistakes={"the mean distance to all training scenes, not the nearest one": to_mean,
+                  "factor * base was left out (compared with base alone)":
+                      lambda s, t, b, k=metrics.MEMORISED_FACTOR: _flags(s, t, b, 1.0)},
+        right="your flags match: the planted copies are caught and fresh scenes are not.")
