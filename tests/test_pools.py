@@ -92,7 +92,7 @@ def test_train_on_a_folder_from_the_command_line(folder, tmp_path):
 
 
 def test_a_model_that_listens_cannot_train_on_pictures_without_captions(folder):
-    with pytest.raises(ValueError, match="no captions to listen to"):
+    with pytest.raises(ValueError, match="no captions or descriptions"):
         Trainer("unet-words-tiny", TrainConfig(data=str(folder)), progress=False)
 
 
