@@ -7,7 +7,8 @@ They play a game: D is trained to tell them apart, G to fool D (the non-saturati
 scene D cannot yet reject wins its round, and may keep drawing it. That is **mode collapse**. A diffusion
 model's loss is an average over every training scene, so leaving a kind of scene out costs it directly.
 
-    G: z (z_dim) -> 4x4 x 4w -> 8x8 x 2w -> 16x16 x w -> 32x32 x 3 (tanh)   transposed convolutions (+ BatchNorm)
+    G: z (z_dim) -> 4x4 x 4w -> 8x8 x 2w -> 16x16 x w -> 32x32 x 3 (tanh)   transposed convolutions
+    (DCGAN also puts BatchNorm in G, against collapse; here only with ``GANConfig(batchnorm=True)``)
     D: 32x32 x 3 -> 16x16 x w -> 8x8 x 2w -> 4x4 x 4w -> one logit           strided convolutions + LeakyReLU
 """
 from __future__ import annotations
