@@ -50,26 +50,34 @@ def draw(model, said, n: int = 16, seed: int = 0, steps: int = 50, **kwargs) -> 
     """``n`` pictures of one description (or of one per row, (n, D)) by a template or by a described diffusion
     model (DDIM-``steps`` from ``seed``; the template needs neither). (n, 3, H, W) in [-1, 1]."""
     cond = describe(said).to(next(model.parameters()).device)
+    if len(cond) not in (1, n):
+        raise ValueError(f"{len(cond)} descriptions for {n} pictures: give one for all, or one per picture")
     if isinstance(model, Template):
+        was_training = model.training
         model.eval()
-        with torch.no_grad():
-            return model(cond.expand(n, -1)).clamp(-1, 1).cpu()
+        try:
+            with torch.no_grad():
+                return model(cond.expand(n, -1)).clamp(-1, 1).cpu()
+        finally:
+            model.train(was_training)
     if not getattr(model, "described", False):
         raise ValueError(f"{type(model).__name__} is not told descriptions: use unet-labels or template-labels")
     if len(cond) == 1:
         return sample_many(model, n, steps=steps, seed=seed, cond=cond, **kwargs)
-    if len(cond) != n:
-        raise ValueError(f"{len(cond)} descriptions for {n} pictures: give one for all, or one per picture")
     return torch.cat([sample(model, len(c), steps=steps, seed=seed + i, cond=c, **kwargs)
                       for i, c in zip(range(0, n, BATCH), cond.split(BATCH))])
 
 
 def drawer():
     """``draw(model, n, steps, seed) -> images`` for ``metrics.probe``: each picture told the description of
-    one held-out scene, so that what is asked is as varied as the world."""
+    one held-out scene, so that what is asked is as varied as the world (those descriptions are made once per
+    ``n``, not at every probe)."""
+    told: dict[int, np.ndarray] = {}
+
     def draw_told(model, n: int, steps: int, seed: int) -> torch.Tensor:
-        said = np.stack([scenes.describe(scenes.facts(lab)) for lab in reference_scenes(n)[1]])
-        return draw(model, said, n, seed=seed, steps=steps)
+        if n not in told:
+            told[n] = np.stack([scenes.describe(scenes.facts(lab)) for lab in reference_scenes(n)[1]])
+        return draw(model, told[n], n, seed=seed, steps=steps)
     return draw_told
 
 

@@ -88,6 +88,8 @@ def test_the_template_draws_one_picture_however_often_it_is_asked():
     assert not torch.equal(a[0], templates.draw(template, "a full moon", 1)[0])
     with pytest.raises(ValueError, match="24 numbers"):
         templates.describe(np.zeros(5))
+    with pytest.raises(ValueError, match="3 descriptions for 16 pictures"):
+        templates.draw(template, np.zeros((3, len(scenes.DESCRIPTION))), 16)
 
 
 def test_the_pixel_loss_pulls_the_template_to_the_average_of_what_fits():
