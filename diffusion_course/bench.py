@@ -26,9 +26,9 @@ from pathlib import Path
 from unittest import mock
 
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
 from . import (
+    budgets,
     calibration,
     checkpoints,
     clip,
@@ -94,6 +94,14 @@ class Sizes:
     memory_images: int = 64  # memo model checked against its training scenes
     drawing_scenes: int = 1024  # scenes drawn to time drawing (4x as many by every core)
     drawing_pool: int = 20000  # the pool drawn from nothing, then read back from the disk cache
+    # time to quality (budgets.py): (model preset, training recipe) trained from scratch, read at training budgets
+    # (TFLOP) by a probe of that many drawings in that many DDIM steps; the goals read the two named runs
+    budget_runs: tuple[tuple[str, str], ...] = (("unet-fast", "unet-fast"), ("dit-fast", "dit-fast"),
+                                                ("unet-scenes", "unet-scenes"), ("dit-scenes", "dit-scenes"))
+    budget_tflop: tuple[float, ...] = budgets.BUDGETS
+    budget_probe_images: int = metrics.PROBE_IMAGES
+    budget_probe_steps: int = 20
+    budget_goal_runs: tuple[str, str] = ("unet-fast", "dit-fast")
 
 
 FULL = Sizes()
@@ -102,7 +110,9 @@ QUICK = Sizes(matmul=512, train_batch=16, train_reps=2, team_batch=16, team_reps
               clip_images=64, words_images=8, words_steps=5, cfg_scales=(1.0, 4.0), clip_scales=(0.0, 30.0),
               clip_prompt=0, clip_guided_images=8, words_prompts=1, showing_images=8, fork_images=2, forks=2,
               held_out_images=64, stepping_images=8, stepping_steps=(5, 10), drawing_scenes=256,
-              drawing_pool=2048, told_images=4, memory_images=8)
+              drawing_pool=2048, told_images=4, memory_images=8,
+              budget_runs=(("unet-tiny", "quick"), ("dit-tiny", "quick")), budget_tflop=(0.1, 0.3),
+              budget_probe_images=8, budget_probe_steps=5, budget_goal_runs=("unet-tiny", "dit-tiny"))
 
 
 def _best_time(fn, reps: int, warmup: int = 1) -> float:
@@ -124,16 +134,10 @@ def matmul_peak(dtype: torch.dtype = torch.float32, n: int = 1024, reps: int = 5
     return 2 * n ** 3 / t / 1e9
 
 
-def count_flops(fn) -> int:
-    with FlopCounterMode(display=False) as counter:
-        fn()
-    return counter.get_total_flops()
-
-
 def bench_training(preset: str, batch: int, steps: int, precision: str) -> dict:
     pool = scenes.ScenePool(max(256, batch), seed=0)
     tr = Trainer(preset, TrainConfig(batch_size=batch, precision=precision), pool=pool, progress=False)
-    flops = count_flops(tr.train_step)  # forward + backward of one step
+    flops = budgets.count_flops(tr.train_step)  # forward + backward of one step
     t = _best_time(tr.train_step, steps, warmup=1)
     return {"preset": preset, "batch": batch, "precision": str(tr.autocast_dtype or "fp32"),
             "seconds_per_step": t, "steps_per_second": 1 / t, "gflop_per_step": flops / 1e9,
@@ -144,7 +148,7 @@ def bench_sampling(model, n: int, steps: int, reps: int) -> dict:
     model = model.cpu().eval()
     x = torch.randn(n, 3, model.config.image_size, model.config.image_size)
     with torch.no_grad():
-        flops_forward = count_flops(lambda: model(x, torch.zeros(n, dtype=torch.long)))
+        flops_forward = budgets.count_flops(lambda: model(x, torch.zeros(n, dtype=torch.long)))
     t = _best_time(lambda: sample(model, n, steps=steps, seed=0), reps, warmup=1)
     return {"images": n, "steps": steps, "seconds": t, "gflop_per_forward": flops_forward / 1e9,  # the whole batch
             "gflops": flops_forward * steps / t / 1e9}
@@ -381,9 +385,24 @@ def bench_collapse(sizes: Sizes = FULL) -> dict:
     return collapse.measure(judge, sizes.told_images, sizes.memory_images, sizes.steps)
 
 
+def bench_budgets(sizes: Sizes = FULL) -> dict:
+    """Time to quality (budgets.py): each (preset, recipe) of ``sizes.budget_runs`` trained from scratch and read by
+    the judge at every training budget it reaches, one run after another (never two at once: they are timed)."""
+    try:
+        judge = checkpoints.load_pretrained("judge", "cpu")
+    except checkpoints.CheckpointError as e:
+        return {"skipped": str(e)}
+    curves = {name: {"recipe": recipe, **budgets.curve(name, TRAIN_PRESETS[recipe], judge, sizes.budget_tflop,
+                                                       sizes.budget_probe_images, sizes.budget_probe_steps)}
+              for name, recipe in sizes.budget_runs}
+    return {"world": budgets.WORLD, "budgets": list(sizes.budget_tflop), "probe_images": sizes.budget_probe_images,
+            "probe_steps": sizes.budget_probe_steps, "judge": judge.config.version, "curves": curves,
+            **budgets.goals(curves, *sizes.budget_goal_runs)}
+
+
 # sections that ``bench --only NAME`` can re-measure into an existing results file
 SECTIONS = {"words": bench_words, "showing": bench_showing, "sketchbook": bench_sketchbook,
-            "stepping": bench_stepping, "drawing": bench_drawing, "collapse": bench_collapse}
+            "stepping": bench_stepping, "drawing": bench_drawing, "collapse": bench_collapse, "budgets": bench_budgets}
 
 
 def run(quick: bool = False) -> dict:
@@ -415,6 +434,7 @@ def run(quick: bool = False) -> dict:
         "stepping": bench_stepping(sizes),
         "drawing": bench_drawing(sizes),
         "collapse": bench_collapse(sizes),
+        "budgets": bench_budgets(sizes),
     }
     results["head_to_head"] = bench_teams(results["training_per_team"], sizes)
     for tr in results["training"]:
@@ -432,6 +452,16 @@ def check_goals(results: dict) -> dict:
         results[section]["goal"] = {name: GOALS[name].limit for name in names} | {
             "met": all(GOALS[name].met(results) for name in names)}
     return results
+
+
+def save_budget_plot(b: dict, path: Path) -> None:
+    """The time-to-quality figure (``plotting.time_to_quality``) as a PNG beside RESULTS.md."""
+    import matplotlib.pyplot as plt
+
+    from .plotting import time_to_quality
+    ax = time_to_quality(b)
+    ax.figure.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(ax.figure)
 
 
 RESULTS = Path(__file__).resolve().parent.parent / "bench" / "results.json"
@@ -466,5 +496,7 @@ def main(quick: bool = False, out: Path = Path("bench"), only: str | None = None
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     page = report.markdown(results)
     (out / "RESULTS.md").write_text(page)
+    if only in (None, "budgets") and "skipped" not in results.get("budgets", {"skipped": ""}):
+        save_budget_plot(results["budgets"], out / "budgets.png")
     print(page)
     return results

@@ -6,7 +6,7 @@ Two budgets, neither of them a wall clock (which depends on the machine and on w
     equal steps   every team trains ``steps`` steps on batches of the same size;
     equal FLOPs   every team spends what the costliest team spends in ``steps`` steps:
                   steps_k = steps * F_max / F_k, with F_k the FLOPs of one training step of
-                  team k (forward + backward, counted by ``bench.count_flops``), so a cheaper
+                  team k (forward + backward, counted by ``diffusion_course.budgets.step_flops``), so a cheaper
                   model trains proportionally longer.
 
 The learning rate warms up and then stays flat (the recipe's horizon lies far beyond the race),
@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-from . import bench, metrics, scenes
+from . import metrics, scenes
+from .budgets import step_flops
 from .checkpoints import load_pretrained
 from .config import TrainConfig
 from .samplers import sample
@@ -80,11 +81,6 @@ def recipe(lr: float, batch_size: int = 32, seed: int = 0) -> TrainConfig:
     return TrainConfig(steps=HORIZON, batch_size=batch_size, lr=lr, warmup=40, seed=seed)
 
 
-def flops_per_step(preset: str, cfg: TrainConfig, pool: scenes.ScenePool) -> float:
-    """FLOPs of one training step (forward + backward), counted on a throwaway trainer."""
-    return float(bench.count_flops(Trainer(preset, cfg, pool=pool, progress=False).train_step))
-
-
 def budgets(flops: dict[str, float], steps: int) -> dict[str, dict[str, int]]:
     """Steps per team for each budget: the same ``steps``, and the same FLOPs as the costliest
     team's ``steps`` (steps_k = steps * F_max / F_k)."""
@@ -109,7 +105,7 @@ def run(steps: int = 150, n: int = 64, teams: dict = TEAMS, batch_size: int = 32
     pool = pool if pool is not None else scenes.ScenePool(2048, seed=seed, progress=progress)
     judge = judge if judge is not None else load_pretrained("judge", "cpu")
     cfgs = {p: recipe(lr, batch_size, seed) for p, (_, lr) in teams.items()}
-    flops = {p: flops_per_step(p, cfg, pool) for p, cfg in cfgs.items()}
+    flops = {p: step_flops(p, cfg, pool) for p, cfg in cfgs.items()}
     plan = budgets(flops, steps)
     real_with_object = judge_drawings(judge, metrics.reference_scenes(real)[0])[1]
     scores, race = {}, Race([], flops)

@@ -230,6 +230,9 @@ PRESETS: dict[str, object] = {
     "template-labels": TemplateConfig(channels=(32, 64, 64), blocks=1, cond_dim=len(DESCRIPTION)),
     "unet-labels-tiny": UNetConfig(channels=(16, 32, 32), blocks=1, cond_dim=len(DESCRIPTION)),
     "template-labels-tiny": TemplateConfig(channels=(16, 32, 32), blocks=1, cond_dim=len(DESCRIPTION)),
+    # time to quality (budgets.py): the shapes that did best per training TFLOP among those measured (bench/RESULTS.md)
+    "unet-fast": UNetConfig(channels=(24, 48, 48), blocks=1),
+    "dit-fast": DiTConfig(patch=4),  # dit-scenes' width and depth on 4 x 4 pieces: 64 tokens instead of 256
     "latent-unet-tiny": UNetConfig(image_size=8, in_channels=4, channels=(16, 32), blocks=1, attn_levels=(1,),
                                    autoencoder="ae-scenes"),  # for tests and the notebook's live run
 }
@@ -248,6 +251,12 @@ TRAIN_PRESETS: dict[str, TrainConfig] = {
     # told a description, with and without dust: the same steps of the same backbone
     "unet-labels": TrainConfig(steps=3000, warmup=100, cond_dropout=0.1),
     "template-labels": TrainConfig(steps=3000, warmup=100, cond_dropout=0.1),
+    # time to quality (budgets.py): each recipe spends 100 TFLOP of training (steps x its step's FLOPs at its batch),
+    # its cosine decay sized to that. Chosen from 50-100 TFLOP runs of 128 probe drawings each (bench/RESULTS.md
+    # has the chosen ones): on unet-small's shape Min-SNR gamma 2 beat 5, 1 and 0 (0 far behind); of widths
+    # (16|24|32|unet-scenes) the 24-wide U-Net did best by 50 TFLOP; the DiT on 4 x 4 pieces beat dit-scenes' 2 x 2
+    "unet-fast": TrainConfig(steps=4984, batch_size=32, lr=2e-3, warmup=50, min_snr_gamma=2.0),
+    "dit-fast": TrainConfig(steps=5822, batch_size=32, lr=2e-3, warmup=100),
 }
 
 

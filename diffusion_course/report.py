@@ -60,6 +60,13 @@ GOALS = {
     # where both curves reach 90 %, are reported beside it)
     "sketchbook_training": Goal("sketchbook", "equal_time_gap_points", 0.0, False,
                                 "{:g} points ahead of the pixel U-Net at equal training time"),
+    # time to quality (budgets.py): training compute until 90 % of the drawings are recognisable, each team's
+    # fast preset from scratch; the DiT at least the U-Net's rate at every budget both were read at
+    "budgets_unet": Goal("budgets", "unet_tflop_to_target", 12.0, True, "{:g} TFLOP to 90 % recognisable (Team CNN)"),
+    "budgets_dit": Goal("budgets", "dit_tflop_to_target", 100.0, True,
+                        "{:g} TFLOP to 90 % recognisable (Team Transformers)"),
+    "budgets_dit_vs_unet": Goal("budgets", "dit_minus_unet_points", 0.0, False,
+                                "{:g} points from Team Transformers to Team CNN at equal training FLOPs"),
 }
 # the goals of each results section, read together
 GOAL_GROUPS = {"sampling": ("ddim_seconds", "ddim_fraction"), "annotation": ("annotation_time", "annotation_memory"),
@@ -67,10 +74,11 @@ GOAL_GROUPS = {"sampling": ("ddim_seconds", "ddim_fraction"), "annotation": ("an
                         "clip_train_minutes"),
                "words": ("cfg_cost", "composition", "composition_diversity"),
                "sketchbook": ("sketchbook_reconstruction", "sketchbook_quality", "sketchbook_training"),
-               "stepping": ("stepping_quality",)}
+               "stepping": ("stepping_quality",),
+               "budgets": ("budgets_unet", "budgets_dit", "budgets_dit_vs_unet")}
 GOAL_TITLES = {"sampling": "DDIM goal", "annotation": "Annotation goal", "clip": "Tiny CLIP goal",
                "words": "Drawing-from-words goal", "sketchbook": "Latent sketchbook goal",
-               "stepping": "Fewer-steps goal"}
+               "stepping": "Fewer-steps goal", "budgets": "Time-to-quality goal"}
 
 
 def goal_line(r: dict, section: str) -> str:
@@ -132,6 +140,7 @@ def markdown(r: dict) -> str:
     lines += stepping_markdown(r.get("stepping", {"skipped": "not in these results"}))
     lines += drawing_markdown(r.get("drawing", {"skipped": "not in these results"}))
     lines += collapse_markdown(r.get("collapse", {"skipped": "not in these results"}))
+    lines += budgets_markdown(r.get("budgets", {"skipped": "not in these results"}))
     lines += head_to_head_markdown(r["head_to_head"])
     fp32, bf16 = r["training"][0], r["training"][1]
     lines += ["", f"bf16 autocast trains {fp32['seconds_per_step'] / bf16['seconds_per_step']:.2f}x as fast as fp32 "
@@ -187,6 +196,41 @@ def drawing_markdown(d: dict) -> list[str]:
                 f"{d['parallel_scenes_per_second']:,.0f} scenes/s on {d['cores']} cores; a pool of {d['pool']:,} "
                 f"scenes in {d['cold_seconds']:.1f} s from nothing (drawn and kept on disk), "
                 f"{d['warm_seconds']:.1f} s read back from the disk cache."]
+
+
+def budgets_markdown(b: dict) -> list[str]:
+    """Time to quality (budgets.py): each preset's recognisable rate at each training budget, the wall time beside."""
+    if "skipped" in b:
+        return ["", f"Time to quality: skipped ({b['skipped']})"]
+    heads = [f"{x:g} TFLOP" for x in b["budgets"]]
+    lines = ["", f"Time to quality: each preset trained from scratch on scene world {b['world']} with its recipe, "
+                 f"read at each training budget by {b['probe_images']} drawings (DDIM-{b['probe_steps']}, eta 1; "
+                 f"judge v{b['judge']}): recognisable, and training seconds on this machine in brackets. A recipe "
+                 "that ends before a budget is read at its end (the budget's column, its own TFLOP); one longer than "
+                 "the largest budget is cut there. Plot: `budgets.png`.", "",
+             "| preset (recipe) | parameters | GFLOP per step (batch) | precision | pool ready (drawn or cached) | "
+             + " | ".join(heads) + " |", "|---|---|---|---|---|" + "---|" * len(heads)]
+    for name, c in b["curves"].items():
+        at = {p["budget"]: p for p in c["points"]}
+        cells = [f"{at[x]['recognisable_rate']:.0%} ({at[x]['train_seconds']:.0f} s)" if x in at else ""
+                 for x in b["budgets"]]
+        lines.append(f"| {name} ({c['recipe']}, {c['recipe_steps']} steps) | {c['parameters'] / 1e6:.2f} M | "
+                     f"{c['gflop_per_step']:.1f} ({c['batch']}) | {c['precision']} | "
+                     f"{c['pool_scenes']:,} scenes, {c['pool_seconds']:.1f} s | " + " | ".join(cells) + " |")
+
+    def reached(name, tflop):
+        if tflop is not None:
+            return f"{name} reached {b['target']:.0%} at {tflop:.3g} TFLOP"
+        best = max(b["curves"][name]["points"], key=lambda p: p["recognisable_rate"], default=None) \
+            if name in b["curves"] else None
+        return f"{name} did not reach {b['target']:.0%}" + (
+            "" if best is None else f" (best {best['recognisable_rate']:.0%}, at {best['tflop']:.3g} TFLOP)")
+    gap = b["dit_minus_unet_points"]
+    lines += ["", f"{reached(b['unet'], b['unet_tflop_to_target'])}; {reached(b['dit'], b['dit_tflop_to_target'])}; "
+                  + ("no budget was read on both." if gap is None else
+                     f"{b['dit']} minus {b['unet']} at equal training FLOPs: {gap:+.0f} points at "
+                     f"{b['worst_budget']:g} TFLOP (the budget where it is smallest).")]
+    return lines
 
 
 def collapse_markdown(c: dict) -> list[str]:

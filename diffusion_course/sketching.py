@@ -21,9 +21,9 @@ import math
 import time
 
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
 from . import autoencoding, checkpoints, latent, metrics, scenes, stepping
+from .budgets import count_flops
 from .config import AUTOENCODER_PRESETS, PRESETS, TRAIN_PRESETS, AutoencoderTrainConfig, TrainConfig
 from .models import build
 from .samplers import sample, sample_many
@@ -37,16 +37,14 @@ def forward_flops(model, batch: int = 1) -> int:
     """FLOPs of one forward pass of a denoiser on ``batch`` inputs of its own shape (one denoising step)."""
     cfg = model.config
     x = torch.zeros(batch, cfg.in_channels, cfg.image_size, cfg.image_size)
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        model(x, torch.zeros(batch, dtype=torch.long))
-    return counter.get_total_flops()
+    with torch.no_grad():
+        return count_flops(lambda: model(x, torch.zeros(batch, dtype=torch.long)))
 
 
 def decoder_flops(ae) -> int:
     """FLOPs of painting one latent."""
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        ae.decode(torch.zeros(1, *ae.latent_shape))
-    return counter.get_total_flops()
+    with torch.no_grad():
+        return count_flops(lambda: ae.decode(torch.zeros(1, *ae.latent_shape)))
 
 
 def first_reaching(curve: list[dict], target: float = TARGET) -> float | None:

@@ -3,7 +3,7 @@ import json
 import pytest
 import torch
 
-from diffusion_course import bench, report, stepping
+from diffusion_course import bench, budgets, report, stepping
 
 
 def test_bench_quick_writes_a_valid_results_file(tmp_path):
@@ -76,6 +76,13 @@ def test_bench_quick_writes_a_valid_results_file(tmp_path):
     d = r["drawing"]
     assert d["serial_scenes_per_second"] > 0 and d["warm_seconds"] < d["cold_seconds"]  # the cache is read back
     assert "Drawing scenes" in md
+    b = r["budgets"]  # each run read at each budget: the first step that spends it
+    assert set(b["curves"]) == {"unet-tiny", "dit-tiny"} and b["unet"] == "unet-tiny"
+    for c in b["curves"].values():
+        assert [p["budget"] for p in c["points"]] == b["budgets"]
+        for p in c["points"]:
+            assert p["budget"] <= p["tflop"] < p["budget"] + c["gflop_per_step"] / 1e3
+    assert "Time to quality" in md and "Time-to-quality goal" in md and (tmp_path / "budgets.png").stat().st_size
     w = r["words"]
     if "skipped" not in w:
         assert w["cfg_cost"]["ratio"] > 0 and w["cfg_ratio"] == w["cfg_cost"]["ratio"]
@@ -106,7 +113,7 @@ def test_missing_results_say_how_to_make_them(tmp_path):
 
 def test_flop_count_of_a_matmul_is_exact():
     a, b = torch.randn(8, 16), torch.randn(16, 4)
-    assert bench.count_flops(lambda: a @ b) == 2 * 8 * 16 * 4
+    assert budgets.count_flops(lambda: a @ b) == 2 * 8 * 16 * 4
 
 
 def test_goals_are_written_once_and_read_by_checks_and_report():

@@ -64,6 +64,13 @@ def test_attention_sums_to_one_and_matches_a_hand_computation():
     assert torch.allclose(by_hand, probs, atol=1e-6)
 
 
+def test_listening_to_attention_changes_no_drawing():
+    m = randomised(config.preset("dit-tiny"))
+    listened = [n for n, kind in m.tap_kinds().items() if kind == "attention"]
+    trace = annotate(m, 2, steps=5, seed=3, taps=listened, every=1)
+    assert torch.equal(trace.final, sample(m, 2, steps=5, seed=3)) and set(trace.taps) == set(listened)
+
+
 def test_a_few_training_steps_reduce_the_loss():
     from diffusion_course import TrainConfig, Trainer, scenes
 

@@ -2,7 +2,7 @@
 import re
 from pathlib import Path
 
-from diffusion_course import bench
+from diffusion_course import bench, budgets
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,3 +49,18 @@ def test_the_readme_tables_of_notebook_06_match_the_bench_results():
     for name, scenes_seen, share in memorised:
         assert int(scenes_seen.replace(",", "")) == rows[name]["training_scenes"]
         assert int(share) == round(100 * rows[name]["memorised_fraction"])
+
+
+def test_the_readme_time_to_quality_table_matches_the_bench_results():
+    b = bench.load_results()["budgets"]
+    readme = (ROOT / "README.md").read_text()
+    rows = re.findall(r"^\| (unet-fast|dit-fast|unet-scenes|dit-scenes) \| ([\d.]+) \| (\d+)% \| (\d+)% \| "
+                      r"(not reached|[\d.]+) \|$", readme, re.M)
+    assert {name for name, *_ in rows} == set(b["curves"])
+    for name, gflop, at12, at100, to90 in rows:
+        c = b["curves"][name]
+        at = {p["budget"]: p["recognisable_rate"] for p in c["points"]}
+        hit = budgets.first_reaching(c["points"])
+        assert gflop == f"{c['gflop_per_step']:.1f}" and int(at12) == round(100 * at[12.0])
+        assert int(at100) == round(100 * at[100.0])
+        assert to90 == ("not reached" if hit is None else f"{hit['tflop']:.0f}")

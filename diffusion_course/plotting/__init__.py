@@ -37,6 +37,7 @@ from .teams import (
                       race,
                       scoreboard,
                       table,
+                      time_to_quality,
 )
 from .words import (
                       best_scales,
@@ -58,5 +59,5 @@ __all__ = ["attention_distances", "attention_heads", "attention_moments", "best_
            "filmstrip", "fork_maps", "grids", "latent_channels", "latent_histograms", "level_activity", "loss_curve",
            "loss_weights", "nudges", "over_steps", "panels", "plot_schedules", "position_similarity", "puzzle_pieces",
            "quality_curves", "race", "readings_grid", "receptive_fields", "relation_scores", "rows", "saliency_row",
-           "scoreboard", "show_grid", "show_patches", "similarity_heatmap", "steps_curves", "table", "tradeoff",
-           "uncertainty", "variety_curves", "word_maps"]
+           "scoreboard", "show_grid", "show_patches", "similarity_heatmap", "steps_curves", "table", "time_to_quality",
+           "tradeoff", "uncertainty", "variety_curves", "word_maps"]

@@ -128,6 +128,31 @@ def budget_curves(teams: dict, title: str = "recognisable drawings (128 probes) 
     return fig
 
 
+def time_to_quality(b: dict, ax=None):
+    """``bench``'s time-to-quality section (``budgets.curve``): each preset's recognisable rate against the
+    training TFLOP spent (log scale), the target dotted and each goal's budget marked. Returns the axes."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.8))
+    for name, c in b["curves"].items():
+        pts = c["points"]
+        ax.plot([p["tflop"] for p in pts], [100 * p["recognisable_rate"] for p in pts], "o-",
+                label=f"{name} ({c['gflop_per_step']:.0f} GFLOP a step)")
+    ax.axhline(100 * b["target"], color="grey", ls=":", lw=1)
+    for name, key in ((b["unet"], "budgets_unet"), (b["dit"], "budgets_dit")):
+        limit = b.get("goal", {}).get(key)
+        if limit is not None and min(b["budgets"]) <= limit <= max(b["budgets"]):
+            ax.axvline(limit, color="grey", ls="--", lw=0.8)
+            ax.text(limit, 2, f" {name}'s goal", fontsize=7, color="grey", rotation=90, va="bottom")
+    ax.set_xscale("log")
+    ax.set_xticks(b["budgets"], [f"{x:g}" for x in b["budgets"]])
+    ax.xaxis.set_minor_locator(plt.NullLocator())
+    ax.set(xlabel="training TFLOP (forward + backward, counted)", ylabel="recognisable (%)", ylim=(0, 100),
+           title=f"time to quality: {b['probe_images']} drawings per point, scene world {b['world']}")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return ax
+
+
 def race(result, nrow: int = 8):
     """A ``challenge.Race``: each team's loss curve, then its drawings at each budget, titled with
     steps, recognisable rate and share with an object. Returns the figure."""
