@@ -111,7 +111,7 @@ QUICK = Sizes(matmul=512, train_batch=16, train_reps=2, team_batch=16, team_reps
               clip_prompt=0, clip_guided_images=8, words_prompts=1, showing_images=8, fork_images=2, forks=2,
               held_out_images=64, stepping_images=8, stepping_steps=(5, 10), drawing_scenes=256,
               drawing_pool=2048, told_images=4, memory_images=8,
-              budget_runs=(("unet-tiny", "quick"), ("dit-tiny", "quick")), budget_tflop=(0.1, 0.3),
+              budget_runs=(("unet-tiny", "quick"), ("dit-tiny", "quick")), budget_tflop=(0.05, 0.2),
               budget_probe_images=8, budget_probe_steps=5, budget_goal_runs=("unet-tiny", "dit-tiny"))
 
 
