@@ -59,8 +59,9 @@ def curve(model_config, cfg: TrainConfig, judge, budgets: tuple[float, ...] = BU
     a budget's round number where the budget is crossed, less where the recipe ended first), ``step``,
     ``train_seconds`` (training only), and the probe's figures."""
     per_step = step_flops(model_config, cfg)
-    last = min(cfg.steps, steps_for(max(budgets), per_step))
-    stops = sorted({s for s in (steps_for(b, per_step) for b in budgets) if s < last} | {last})
+    crossing = {b: steps_for(b, per_step) for b in budgets}  # the step at which each budget is spent
+    last = min(cfg.steps, max(crossing.values()))
+    stops = sorted({s for s in crossing.values() if s < last} | {last})
     t0 = time.perf_counter()
     pool = scenes.ScenePool(cfg.pool_size, seed=cfg.seed, world=WORLD)
     pool_seconds = time.perf_counter() - t0
@@ -69,7 +70,7 @@ def curve(model_config, cfg: TrainConfig, judge, budgets: tuple[float, ...] = BU
     points = []
     for stop in stops:
         trainer.run(stop)
-        within = min((b for b in budgets if steps_for(b, per_step) >= stop), default=None)
+        within = min(b for b, s in crossing.items() if s >= stop)  # (every stop is at or before the last crossing)
         points.append({"budget": within, "step": stop, "tflop": stop * per_step / 1e12,
                        "train_seconds": trainer.elapsed, **probe(trainer.ema)})
     return {"batch": cfg.batch_size, "recipe_steps": cfg.steps, "lr": cfg.lr,
@@ -93,7 +94,7 @@ def goals(curves: dict[str, dict], unet: str, dit: str, rate: float = TARGET) ->
 
     def at(name):  # (a recipe that ended before a budget spent less: it is not compared there)
         return {p["budget"]: p["recognisable_rate"] for p in curves.get(name, {"points": []})["points"]
-                if p["budget"] is not None and p["tflop"] >= p["budget"]}
+                if p["tflop"] >= p["budget"]}
 
     u, d = at(unet), at(dit)
     gaps = {b: 100 * (d[b] - u[b]) for b in u.keys() & d.keys()}
