@@ -88,7 +88,10 @@ def load_run_state(run_dir: Path, model_config, train_config) -> tuple[dict[str,
     path = run_dir / "state.safetensors"
     with safe_open(path, "pt") as f:
         meta = f.metadata()
-    saved, ours = json.loads(meta["train_config"]), json.loads(json.dumps(dataclasses.asdict(train_config)))
+    ours = json.loads(json.dumps(dataclasses.asdict(train_config)))
+    # a setting added after the state was saved reads as its default (new settings default to the old behaviour)
+    added = {f.name: f.default for f in dataclasses.fields(train_config) if f.default is not dataclasses.MISSING}
+    saved = json.loads(json.dumps(added)) | json.loads(meta["train_config"])
     changed = {k for k in set(saved) | set(ours) if k not in RESUMABLE and saved.get(k) != ours.get(k)}
     if config_mod.from_dict(json.loads(meta["model_config"])) != model_config or changed:
         differ = ", ".join(sorted(changed)) or "the model's shape"

@@ -151,23 +151,59 @@ def sweep(judge, words, scales: dict[str, tuple[float, ...]], prompts=scenes.CHA
     return out
 
 
-def best(scores: list[Score], kind: str = "cfg") -> dict[str, dict]:
-    """Per team, the scale with the highest composition averaged over the prompts, and its figures."""
+def by_scale(scores: list[dict], team: str, kind: str) -> dict[float, dict]:
+    """One team's cells of one kind of guidance (``as_dicts``, or ``bench`` results' ``words["scores"]``),
+    averaged over the prompts at each scale: composition (with the 95 % half-width of that mean),
+    recognisable, diversity."""
+    cells = {}
+    for s in scores:
+        if s["team"] == team and s["kind"] == kind:
+            cells.setdefault(s["scale"], []).append(s)
     out = {}
-    for team in dict.fromkeys(s.team for s in scores if s.kind == kind):
-        rows = [s for s in scores if s.team == team and s.kind == kind]
-        by_scale = {}
-        for s in rows:
-            by_scale.setdefault(s.scale, []).append(s)
-        scale, cells = max(by_scale.items(), key=lambda kv: _mean(kv[1], "composition"))
-        out[team] = {"scale": scale, **{k: _mean(cells, k) for k in ("composition", "recognisable", "diversity")},
-                     "worst_prompt": min(cells, key=lambda c: c.composition).prompt,
-                     "worst_composition": min(c.composition for c in cells)}
+    for scale, cs in sorted(cells.items()):
+        mean = {k: sum(c[k] for c in cs) / len(cs) for k in ("composition", "recognisable", "diversity")}
+        mean["composition_ci"] = math.sqrt(sum(c["composition_ci"] ** 2 for c in cs)) / len(cs)
+        out[scale] = mean
     return out
 
 
-def _mean(cells: list[Score], key: str) -> float:
-    return sum(getattr(c, key) for c in cells) / len(cells)
+def best(scores: list[Score], kind: str = "cfg") -> dict[str, dict]:
+    """Per team, the scale with the highest composition averaged over the prompts, and its figures."""
+    rows, out = as_dicts(scores), {}
+    for team in dict.fromkeys(s["team"] for s in rows if s["kind"] == kind):
+        curve = by_scale(rows, team, kind)
+        scale = max(curve, key=lambda s: curve[s]["composition"])
+        worst = min((c for c in rows if c["team"] == team and c["kind"] == kind and c["scale"] == scale),
+                    key=lambda c: c["composition"])
+        out[team] = {"scale": scale, **{k: curve[scale][k] for k in ("composition", "recognisable", "diversity")},
+                     "worst_prompt": worst["prompt"], "worst_composition": worst["composition"]}
+    return out
+
+
+def verdict(words: dict, kind: str = "cfg") -> str:
+    """The verdict of ``bench``'s words results on one kind of guidance, in one line: each team at its own best
+    scale (``best`` or ``best_clip``), the difference in mean composition against its 95 % noise, and sentence
+    by sentence, which team is ahead by more than the noise of that cell."""
+    best = words.get("best" if kind == "cfg" else "best_clip", {})
+    if len(best) < 2:
+        return f"{kind.upper()}: only {', '.join(best) or 'no team'} in the benchmark; nothing to compare"
+    (a, best_a), (b, best_b) = list(best.items())[:2]
+    cell = {(c["team"], c["prompt"]): c for c in words["scores"]
+            if c["kind"] == kind and c["team"] in best and c["scale"] == best[c["team"]]["scale"]}
+    ahead = {a: 0, b: 0, "neither": 0}
+    for prompt in dict.fromkeys(p for _, p in cell):
+        ca, cb = cell.get((a, prompt)), cell.get((b, prompt))
+        if ca is None or cb is None:
+            continue
+        d, noise = cb["composition"] - ca["composition"], math.hypot(ca["composition_ci"], cb["composition_ci"])
+        ahead[b if d > noise else a if -d > noise else "neither"] += 1
+    ci = [by_scale(words["scores"], t, kind)[best[t]["scale"]]["composition_ci"] for t in (a, b)]
+    gap, noise = best_b["composition"] - best_a["composition"], math.hypot(*ci)
+    who = f"{b} composes better" if gap > noise else f"{a} composes better" if -gap > noise else "no clear winner"
+    return (f"{kind.upper()}: {a} {best_a['composition']:.0%} (scale {best_a['scale']:g}), {b} "
+            f"{best_b['composition']:.0%} (scale {best_b['scale']:g}): a difference of {gap:+.0%} against noise of "
+            f"±{noise:.0%}, {who}. Sentence by sentence, ahead by more than the noise: {a} on {ahead[a]}, {b} on "
+            f"{ahead[b]}, neither on {ahead['neither']}.")
 
 
 def as_dicts(scores: list[Score]) -> list[dict]:

@@ -157,6 +157,7 @@ class TrainConfig:
     # empty caption this often so that one model is both conditional and unconditional (Ho & Salimans 2022)
     cond_dropout: float = 0.15
     plain_share: float = 0.35  # captions said plainly, without colours and phases ("the pup in a rocket near the moon")
+    unsaid_share: float = 0.0  # captions that leave near/far unsaid ("a rocket flying to the left of the moon")
     clip: str = "clip-scenes"  # the frozen tiny CLIP whose text encoder reads the captions (a folder in data/)
     init_from: str = ""  # start from a shipped model's weights (the new layers start as the identity)
     data: str = ""  # a folder of your own PNG/JPEG pictures to train on instead of the scenes ("": the scenes)
@@ -242,7 +243,8 @@ TRAIN_PRESETS: dict[str, TrainConfig] = {
     "unet-scenes": TrainConfig(steps=7000, lr=2e-3, warmup=200),
     "dit-scenes": TrainConfig(steps=5000, lr=1e-3, warmup=300),
     # fine-tuned from the shipped unconditional models on scene world 2 with captions
-    "unet-words": TrainConfig(steps=4000, lr=1e-3, warmup=100, init_from="unet-scenes"),
+    # a fifth of the captions leave near/far unsaid: without them "a rocket flying to the left of the moon" drew no moon
+    "unet-words": TrainConfig(steps=8000, lr=1e-3, warmup=100, init_from="unet-scenes", unsaid_share=0.2),
     "dit-words": TrainConfig(steps=2500, lr=7e-4, warmup=100, init_from="dit-scenes"),
     "unet-64": TrainConfig(steps=20000, lr=1e-3, warmup=500, checkpoint_every=1000),
     "latent-unet": TrainConfig(steps=6000, lr=1e-3, warmup=200),

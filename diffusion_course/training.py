@@ -113,6 +113,7 @@ class Trainer:
                              f"on {cfg.data}, not a {model_config.kind} that is told what to draw")
         self.pool = pool if pool is not None else self.draw_pool()
         self.phrasings = [scenes.phrasings(lab) for lab in self.pool.labels] if self.model.listens else None
+        self.loose = [scenes.loose(lab) for lab in self.pool.labels] if self.model.listens else None
         self.facts = [scenes.facts(lab) for lab in self.pool.labels] if self.model.described else None
         if self.run_dir and (self.run_dir / "state.safetensors").exists():
             self.load_state()
@@ -132,24 +133,28 @@ class Trainer:
 
     def start_from(self, name: str) -> None:
         """Copy a shipped model's weights into ours; only the layers it lacks (the words) keep their init."""
-        source = checkpoints.load_pretrained(name, self.device)
-        try:
-            missing, unexpected = self.model.load_state_dict(source.state_dict(), strict=False)
-        except RuntimeError:  # a layer of the same name with another shape
-            missing, unexpected = ["(layers of other shapes)"], []
+        source, ours = checkpoints.load_pretrained(name, self.device).state_dict(), self.model.state_dict()
+        missing, unexpected = [k for k in ours if k not in source], [k for k in source if k not in ours]
+        reshaped = [k for k in source if k in ours and source[k].shape != ours[k].shape]
         new = [k for k in missing if ".cross." in k or k.startswith(("null_", "time.cond."))]
-        if unexpected or len(new) != len(missing):
+        if unexpected or reshaped or len(new) != len(missing):
             raise checkpoints.CheckpointError(
-                f"{name} does not fit this model's shape (it lacks {sorted(set(missing) - set(new))[:3]}, "
-                f"has extra {unexpected[:3]}); start from a model of the same shape or drop init_from")
+                f"{name} does not fit this model's shape (it lacks {sorted(set(missing) - set(new))[:3]}, has extra "
+                f"{unexpected[:3]}, other shapes of {reshaped[:3]}); start from a model of the same shape or drop "
+                "init_from")
+        self.model.load_state_dict(source, strict=False)
 
     # ---------------------------------------------------------------- one step
     def captions(self, idx: torch.Tensor) -> list[str]:
-        """Each scene's caption in a random phrasing, ``plain_share`` of them without colours and phases
+        """Each scene's caption in a random phrasing, ``unsaid_share`` of them (where the scene has a rocket and
+        a moon) leaving near/far unsaid (``scenes.loose``), ``plain_share`` without colours and phases
         (``scenes.plain``); ``cond_dropout`` of them empty (the null prompt)."""
-        u = torch.rand(len(idx), 3, generator=self.generator).tolist()
+        loose = self.cfg.unsaid_share > 0  # a fourth draw only then: recipes without it train as before
+        u = torch.rand(len(idx), 3 + loose, generator=self.generator).tolist()
         out = []
-        for (drop, pick, bare), said in zip(u, (self.phrasings[i] for i in idx.tolist())):
+        for (drop, pick, bare, *unsaid), i in zip(u, idx.tolist()):
+            said = self.loose[i] if unsaid and unsaid[0] < self.cfg.unsaid_share and self.loose[i] \
+                else self.phrasings[i]
             caption = said[int(pick * len(said))]
             out.append("" if drop < self.cfg.cond_dropout else
                        scenes.plain(caption) if bare < self.cfg.plain_share else caption)

@@ -2,7 +2,7 @@
 import re
 from pathlib import Path
 
-from diffusion_course import bench, budgets
+from diffusion_course import bench, budgets, scenes
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,6 +32,19 @@ def test_the_readme_composition_table_matches_the_bench_results():
         assert float(scale) == b["scale"] and int(comp) == round(100 * b["composition"])
         assert int(worst) == round(100 * b["worst_composition"]) and int(rec) == round(100 * b["recognisable"])
         assert div == f"{b['diversity']:.2f}"
+
+
+def test_the_readme_composition_prose_matches_the_bench_results():
+    """The sentences under the table quote single cells: each team's composition on the story's own sentence
+    at its best scale of classifier-free guidance."""
+    w = bench.load_results()["words"]
+    readme = (ROOT / "README.md").read_text()
+    quoted = re.findall(r"(Team CNN|Team Transformers) reaches (\d+) % on the story's own sentence", readme)
+    assert quoted
+    for team, rate in quoted:
+        cell, = [c for c in w["scores"] if c["team"] == team and c["kind"] == "cfg"
+                 and c["scale"] == w["best"][team]["scale"] and c["prompt"] == scenes.CHALLENGE_PROMPTS[0]]
+        assert int(rate) == round(100 * cell["composition"])
 
 
 def test_the_readme_tables_of_notebook_06_match_the_bench_results():

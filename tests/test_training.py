@@ -2,6 +2,8 @@ import json
 
 import pytest
 import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
 
 from diffusion_course import build, checkpoints, config, load_model, load_pretrained, metrics, scenes, schedules
 from diffusion_course.config import TrainConfig
@@ -198,6 +200,41 @@ def test_a_model_that_listens_hears_each_scene_in_its_own_words_and_sometimes_no
     assert null.mask.sum() == 2 and null.pooled.norm().item() == pytest.approx(1.0, abs=1e-5)
 
 
+def test_some_captions_leave_near_and_far_unsaid(pool):
+    """``unsaid_share`` of the captions of scenes with a rocket and a moon leave near/far unsaid; without it
+    none does, and its captions are the ones drawn before the setting existed (no extra random draw)."""
+    idx = torch.arange(len(pool)).repeat(8)
+    related = [scenes.facts(pool.labels[i])["rocket_near_moon"] is not None for i in idx.tolist()]
+
+    def unsaid(share):
+        said = Trainer(WORDS_TINY, cfg(cond_dropout=0.0, unsaid_share=share), pool=pool, progress=False).captions(idx)
+        for i, caption in zip(idx.tolist(), said):
+            assert scenes.satisfies(scenes.parse(caption), scenes.facts(pool.labels[i])), caption
+        return [scenes.parse(c)["rocket_near_moon"] is None for c, r in zip(said, related) if r], said
+
+    loose, _ = unsaid(0.3)
+    assert sum(loose) / len(loose) == pytest.approx(0.3, abs=0.04)
+    never, said = unsaid(0.0)
+    assert not any(never)
+    tr = Trainer(WORDS_TINY, cfg(cond_dropout=0.0), pool=pool, progress=False)
+    u = torch.rand(len(idx), 3, generator=torch.Generator().manual_seed(tr.cfg.seed)).tolist()
+    phrased = [tr.phrasings[i][int(pick * len(tr.phrasings[i]))] for (_, pick, _), i in zip(u, idx.tolist())]
+    assert said == [scenes.plain(c) if bare < tr.cfg.plain_share else c for c, (_, _, bare) in zip(phrased, u)]
+
+
+def test_a_run_saved_before_a_setting_existed_resumes_with_its_default(tmp_path, pool):
+    Trainer(TINY, cfg(), run_dir=tmp_path, pool=pool, progress=False).run(steps=2)
+    path = tmp_path / "state.safetensors"
+    with safe_open(path, "pt") as f:
+        meta = f.metadata()
+    older = json.loads(meta["train_config"])
+    del older["unsaid_share"]  # as a state saved before the setting was added
+    save_file(load_file(path), path, metadata=meta | {"train_config": json.dumps(older)})
+    assert Trainer(TINY, cfg(), run_dir=tmp_path, pool=pool, progress=False).step == 2
+    with pytest.raises(checkpoints.CheckpointError, match="unsaid_share"):
+        Trainer(TINY, cfg(unsaid_share=0.5), run_dir=tmp_path, pool=pool, progress=False)
+
+
 def test_a_model_that_listens_trains_and_resumes_exactly(tmp_path, pool):
     straight = Trainer(WORDS_TINY, cfg(), pool=pool, progress=False).run(steps=6)
     Trainer(WORDS_TINY, cfg(), run_dir=tmp_path / "run", pool=pool, progress=False).run(steps=3)
@@ -219,3 +256,5 @@ def test_starting_from_a_shipped_model_starts_as_that_model(pool):
         torch.testing.assert_close(tr.model.eval()(x, t, prompt=prompt), shipped(x, t), atol=1e-5, rtol=1e-4)
     with pytest.raises(checkpoints.CheckpointError, match="does not fit this model's shape"):
         Trainer(config.preset("unet-words"), cfg(init_from="dit-scenes"), pool=pool, progress=False)
+    with pytest.raises(checkpoints.CheckpointError, match="other shapes of"):  # same names, narrower layers
+        Trainer(WORDS_TINY, cfg(init_from="unet-scenes"), pool=pool, progress=False)

@@ -41,8 +41,6 @@ from .teams import (
 )
 from .words import (
                       best_scales,
-                      by_scale,
-                      compare_teams,
                       composition_table,
                       embedding_map,
                       panels,
@@ -54,8 +52,8 @@ from .words import (
                       word_maps,
 )
 
-__all__ = ["attention_distances", "attention_heads", "attention_moments", "best_scales", "budget_curves", "by_scale",
-           "commitment_timeline", "compare_teams", "composition_table", "cost_table", "embedding_map", "equal_budgets",
+__all__ = ["attention_distances", "attention_heads", "attention_moments", "best_scales", "budget_curves",
+           "commitment_timeline", "composition_table", "cost_table", "embedding_map", "equal_budgets",
            "filmstrip", "fork_maps", "grids", "latent_channels", "latent_histograms", "level_activity", "loss_curve",
            "loss_weights", "nudges", "over_steps", "panels", "plot_schedules", "position_similarity", "puzzle_pieces",
            "quality_curves", "race", "readings_grid", "receptive_fields", "relation_scores", "rows", "saliency_row",

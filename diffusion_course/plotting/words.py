@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from matplotlib.patches import Rectangle
 
+from ..composition import by_scale
 from ..images import to_uint8
 from .teams import table
 
@@ -183,21 +184,6 @@ KIND_NAMES = {"cfg": "classifier-free guidance (models that listen)",
               "clip": "CLIP guidance (unconditional models)"}
 
 
-def by_scale(scores, team: str, kind: str) -> dict[float, dict]:
-    """One team's cells of one kind of guidance (``bench`` results' ``words["scores"]``), averaged over the
-    prompts at each scale: composition (with the 95 % half-width of that mean), recognisable, diversity."""
-    cells = {}
-    for s in scores:
-        if s["team"] == team and s["kind"] == kind:
-            cells.setdefault(s["scale"], []).append(s)
-    out = {}
-    for scale, cs in sorted(cells.items()):
-        mean = {k: float(np.mean([c[k] for c in cs])) for k in ("composition", "recognisable", "diversity")}
-        mean["composition_ci"] = float(np.sqrt(sum(c["composition_ci"] ** 2 for c in cs))) / len(cs)
-        out[scale] = mean
-    return out
-
-
 def _teams(scores) -> list[str]:
     return list(dict.fromkeys(s["team"] for s in scores))
 
@@ -324,29 +310,3 @@ def best_scales(words: dict) -> dict:
                                                      "diversity": "1.00", "worst prompt": ""}
     table(rows)
     return rows
-
-
-def compare_teams(words: dict, kind: str = "cfg") -> str:
-    """The verdict of ``bench``'s words results on one kind of guidance, in one line: each team at its own best
-    scale (``best`` or ``best_clip``), the difference in mean composition against its 95 % noise, and sentence
-    by sentence, which team is ahead by more than the noise of that cell."""
-    best = words.get("best" if kind == "cfg" else "best_clip", {})
-    if len(best) < 2:
-        return f"{kind.upper()}: only {', '.join(best) or 'no team'} in the benchmark; nothing to compare"
-    (a, best_a), (b, best_b) = list(best.items())[:2]
-    cell = {(c["team"], c["prompt"]): c for c in words["scores"]
-            if c["kind"] == kind and c["team"] in best and c["scale"] == best[c["team"]]["scale"]}
-    ahead = {a: 0, b: 0, "neither": 0}
-    for prompt in dict.fromkeys(p for _, p in cell):
-        ca, cb = cell.get((a, prompt)), cell.get((b, prompt))
-        if ca is None or cb is None:
-            continue
-        d, noise = cb["composition"] - ca["composition"], math.hypot(ca["composition_ci"], cb["composition_ci"])
-        ahead[b if d > noise else a if -d > noise else "neither"] += 1
-    ci = [by_scale(words["scores"], t, kind)[best[t]["scale"]]["composition_ci"] for t in (a, b)]
-    gap, noise = best_b["composition"] - best_a["composition"], math.hypot(*ci)
-    who = f"{b} composes better" if gap > noise else f"{a} composes better" if -gap > noise else "no clear winner"
-    return (f"{kind.upper()}: {a} {best_a['composition']:.0%} (scale {best_a['scale']:g}), {b} "
-            f"{best_b['composition']:.0%} (scale {best_b['scale']:g}): a difference of {gap:+.0%} against noise of "
-            f"±{noise:.0%}, {who}. Sentence by sentence, ahead by more than the noise: {a} on {ahead[a]}, {b} on "
-            f"{ahead[b]}, neither on {ahead['neither']}.")

@@ -51,7 +51,7 @@ from .labels import (
     facts,
     sample_labels,
 )
-from .words import CHALLENGE_PROMPTS, VOCABULARY, caption, parse, phrasings, plain, satisfies
+from .words import CHALLENGE_PROMPTS, VOCABULARY, caption, loose, parse, phrasings, plain, satisfies
 
 __all__ = [
     "CHALLENGE_PROMPTS",
@@ -79,6 +79,7 @@ __all__ = [
     "draw_pool",
     "facts",
     "layers",
+    "loose",
     "parse",
     "phrasings",
     "plain",

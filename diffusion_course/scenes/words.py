@@ -6,9 +6,10 @@ A caption says every object in the scene and, in one of several phrasings, how t
     a red rocket standing far from the full moon, with a blue pup beside it
     a blue pup to the left of a green rocket flying to the right of the full moon
 
-``parse`` reads such a sentence back into *facts* (``labels.FACTS``): which objects are there (every
-object a sentence names, and only those), the rocket's colour and the moon's phase, and each relation
-it states; what it does not say is ``None`` (anything goes). ``satisfies`` checks facts against a scene.
+``loose`` gives phrasings that leave near/far unsaid. ``parse`` reads such a sentence back into *facts*
+(``labels.FACTS``): which objects are there (every object a sentence names, and only those), the rocket's
+colour and the moon's phase, and each relation it states; what it does not say is ``None`` (anything
+goes). ``satisfies`` checks facts against a scene.
 The grammar is small on purpose: words outside it are refused with the list of words it knows.
 """
 from __future__ import annotations
@@ -76,6 +77,23 @@ def phrasings(labels: SceneLabels) -> list[str]:
     if f["pup"] and not f["pup_in_rocket"]:
         out += [f"{rocket}, {near} {the_moon}, with {pup} beside it"]
     return out
+
+
+def loose(labels: SceneLabels) -> list[str]:
+    """Phrasings that leave *near* or *far* unsaid, as people often do ("a rocket flying to the left of
+    the moon"): still true of the scene, and said with its colours and phases like ``phrasings``. Empty
+    when the scene has no rocket and moon to relate. A model that never hears such a sentence reads the
+    missing ", near it" as "no moon" (notebook 08's finding); training mixes these in (``unsaid_share``)."""
+    f = facts(labels)
+    if not (f["rocket"] and f["moon"]):
+        return []
+    rocket = f"{_a(labels.rocket_colour)} rocket {'flying' if labels.flying else 'standing'}"
+    pup = "a blue pup"
+    head = (f"{pup} sitting in {rocket}" if f["pup_in_rocket"] else f"{pup} beside {rocket}" if f["pup"]
+            else rocket)
+    side = "left" if f["rocket_left_of_moon"] else "right"
+    return [f"{head} to the {side} of the {labels.moon_phase} moon",
+            f"{head} to the {side} of {_a(labels.moon_phase)} moon"]
 
 
 _ATTRIBUTE = "|".join([*ROCKET_COLOURS, *MOON_PHASES])
