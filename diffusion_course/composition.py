@@ -10,8 +10,9 @@ sweep of guidance scales, and the judge scores each drawing:
 * **diversity**: the spread of the drawings' judge features as a share of the spread of real scenes
   that satisfy the same prompt (``scenes.sample_for``): 1 is as varied as the real thing.
 
-A rate comes with a 95 % interval, +-1.96 sqrt(p (1 - p) / n) (the normal approximation, fine for the
->= 128 drawings the bench uses; at n = 16 it is rough). Two kinds of guidance:
+A rate comes with a 95 % interval (``scoreboard.interval``); ``scoreboard`` also groups the cells by scale and
+writes the verdict. ``listening`` asks why a relation is not followed: how far eps_hat moves when that relation
+is said the other way round, beside how alike the tiny CLIP finds the two sentences. Two kinds of guidance:
 
     "cfg"   the team's model that listens (unet-words, dit-words) hears the prompt; classifier-free
             guidance at scale s (s = 1: plain conditional)
@@ -20,20 +21,20 @@ A rate comes with a 95 % interval, +-1.96 sqrt(p (1 - p) / n) (the normal approx
 """
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import asdict, dataclass
 
 import torch
+from tqdm.auto import tqdm
 
 from . import clip, metrics, scenes
 from .checkpoints import CheckpointError, load_pretrained
 from .guidance import ClassifierFree, ClipGuidance
 from .samplers import sample_many
+from .scoreboard import by_scale, interval
 
 TEAMS = {"Team CNN": {"cfg": "unet-words", "clip": "unet-scenes"},
          "Team Transformers": {"cfg": "dit-words", "clip": "dit-scenes"}}
-Z95 = 1.96
 
 
 @dataclass
@@ -51,11 +52,6 @@ class Score:
     recognisable: float
     diversity: float  # ratio to real scenes that satisfy the prompt
     seconds: float = 0.0  # drawing time (machine-dependent; for the record)
-
-
-def interval(p: float, n: int) -> float:
-    """Half-width of the 95 % normal-approximation interval of a rate ``p`` over ``n`` drawings."""
-    return Z95 * math.sqrt(max(p * (1 - p), 0.0) / n) if n else float("nan")
 
 
 def guide_for(kind: str, scale: float, prompt: str, words):
@@ -151,20 +147,37 @@ def sweep(judge, words, scales: dict[str, tuple[float, ...]], prompts=scenes.CHA
     return out
 
 
-def by_scale(scores: list[dict], team: str, kind: str) -> dict[float, dict]:
-    """One team's cells of one kind of guidance (``as_dicts``, or ``bench`` results' ``words["scores"]``),
-    averaged over the prompts at each scale: composition (with the 95 % half-width of that mean),
-    recognisable, diversity."""
-    cells = {}
-    for s in scores:
-        if s["team"] == team and s["kind"] == kind:
-            cells.setdefault(s["scale"], []).append(s)
-    out = {}
-    for scale, cs in sorted(cells.items()):
-        mean = {k: sum(c[k] for c in cs) / len(cs) for k in ("composition", "recognisable", "diversity")}
-        mean["composition_ci"] = math.sqrt(sum(c["composition_ci"] ** 2 for c in cs)) / len(cs)
-        out[scale] = mean
-    return out
+# one sentence of the training captions' kind that states all four relations (``scenes.phrasings``)
+EVERY_RELATION = "a blue pup sitting in a red rocket flying to the left of the full moon, near it"
+
+
+@torch.no_grad()
+def listening(model, words, sentence: str = EVERY_RELATION, n: int = 64, t: int = 900, seed: int = 0,
+              progress: bool = False) -> dict:
+    """How much each relation the sentence states moves a model that listens. For each relation of
+    ``scenes.words.SWAPS`` the sentence says, the same words with that relation said the other way round:
+    the root-mean-square change of the model's eps_hat on the same ``n`` dusty real scenes (x_t at step
+    ``t`` of scenes that satisfy the sentence), and the cosine between the tiny CLIP's embeddings of the two
+    sentences (1: the CLIP hears no difference). A relation the model ignores moves eps_hat by little. The
+    default t = 900 is early in sampling, where the layout (what goes where) is chosen (notebook 10)."""
+    if not getattr(model, "listens", False):
+        raise ValueError("listening needs a model that listens to words (unet-words, dit-words)")
+    x0, _ = scenes.sample_for(sentence, n, seed=seed)
+    device = next(model.parameters()).device
+    noise = torch.randn(x0.shape, generator=torch.Generator().manual_seed(seed))
+    x_t, tt = model.schedule.q_sample(x0, t, noise).to(device), torch.full((n,), t, device=device)
+    swapped = {r: s for r in scenes.words.SWAPS if (s := scenes.words.swap_relation(sentence, r)) is not None}
+    said = [clip.prompt(*words, s) for s in (sentence, *swapped.values())]
+    was_training = model.training
+    model.eval()
+    try:
+        eps = [model(x_t, tt, prompt=p.expand(n).to(device)).float()
+               for p in tqdm(said, desc="listening", disable=not progress, leave=False)]
+    finally:
+        model.train(was_training)
+    return {r: {"swapped": s, "eps_change": (eps[i + 1] - eps[0]).pow(2).mean().sqrt().item(),
+                "clip_cosine": (said[0].pooled[0] @ said[i + 1].pooled[0]).item()}
+            for i, (r, s) in enumerate(swapped.items())}
 
 
 def best(scores: list[Score], kind: str = "cfg") -> dict[str, dict]:
@@ -178,32 +191,6 @@ def best(scores: list[Score], kind: str = "cfg") -> dict[str, dict]:
         out[team] = {"scale": scale, **{k: curve[scale][k] for k in ("composition", "recognisable", "diversity")},
                      "worst_prompt": worst["prompt"], "worst_composition": worst["composition"]}
     return out
-
-
-def verdict(words: dict, kind: str = "cfg") -> str:
-    """The verdict of ``bench``'s words results on one kind of guidance, in one line: each team at its own best
-    scale (``best`` or ``best_clip``), the difference in mean composition against its 95 % noise, and sentence
-    by sentence, which team is ahead by more than the noise of that cell."""
-    best = words.get("best" if kind == "cfg" else "best_clip", {})
-    if len(best) < 2:
-        return f"{kind.upper()}: only {', '.join(best) or 'no team'} in the benchmark; nothing to compare"
-    (a, best_a), (b, best_b) = list(best.items())[:2]
-    cell = {(c["team"], c["prompt"]): c for c in words["scores"]
-            if c["kind"] == kind and c["team"] in best and c["scale"] == best[c["team"]]["scale"]}
-    ahead = {a: 0, b: 0, "neither": 0}
-    for prompt in dict.fromkeys(p for _, p in cell):
-        ca, cb = cell.get((a, prompt)), cell.get((b, prompt))
-        if ca is None or cb is None:
-            continue
-        d, noise = cb["composition"] - ca["composition"], math.hypot(ca["composition_ci"], cb["composition_ci"])
-        ahead[b if d > noise else a if -d > noise else "neither"] += 1
-    ci = [by_scale(words["scores"], t, kind)[best[t]["scale"]]["composition_ci"] for t in (a, b)]
-    gap, noise = best_b["composition"] - best_a["composition"], math.hypot(*ci)
-    who = f"{b} composes better" if gap > noise else f"{a} composes better" if -gap > noise else "no clear winner"
-    return (f"{kind.upper()}: {a} {best_a['composition']:.0%} (scale {best_a['scale']:g}), {b} "
-            f"{best_b['composition']:.0%} (scale {best_b['scale']:g}): a difference of {gap:+.0%} against noise of "
-            f"±{noise:.0%}, {who}. Sentence by sentence, ahead by more than the noise: {a} on {ahead[a]}, {b} on "
-            f"{ahead[b]}, neither on {ahead['neither']}.")
 
 
 def as_dicts(scores: list[Score]) -> list[dict]:

@@ -243,7 +243,8 @@ TRAIN_PRESETS: dict[str, TrainConfig] = {
     "unet-scenes": TrainConfig(steps=7000, lr=2e-3, warmup=200),
     "dit-scenes": TrainConfig(steps=5000, lr=1e-3, warmup=300),
     # fine-tuned from the shipped unconditional models on scene world 2 with captions
-    # a fifth of the captions leave near/far unsaid: without them "a rocket flying to the left of the moon" drew no moon
+    # in a fifth of the captions of scenes with a rocket and a moon, near/far is left unsaid: without them
+    # "a rocket flying to the left of the moon" drew no moon
     "unet-words": TrainConfig(steps=8000, lr=1e-3, warmup=100, init_from="unet-scenes", unsaid_share=0.2),
     "dit-words": TrainConfig(steps=2500, lr=7e-4, warmup=100, init_from="dit-scenes"),
     "unet-64": TrainConfig(steps=20000, lr=1e-3, warmup=500, checkpoint_every=1000),

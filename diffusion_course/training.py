@@ -113,7 +113,8 @@ class Trainer:
                              f"on {cfg.data}, not a {model_config.kind} that is told what to draw")
         self.pool = pool if pool is not None else self.draw_pool()
         self.phrasings = [scenes.phrasings(lab) for lab in self.pool.labels] if self.model.listens else None
-        self.loose = [scenes.loose(lab) for lab in self.pool.labels] if self.model.listens else None
+        self.loose = [scenes.loose(lab) for lab in self.pool.labels] if self.model.listens and cfg.unsaid_share \
+            else None
         self.facts = [scenes.facts(lab) for lab in self.pool.labels] if self.model.described else None
         if self.run_dir and (self.run_dir / "state.safetensors").exists():
             self.load_state()
@@ -137,11 +138,12 @@ class Trainer:
         missing, unexpected = [k for k in ours if k not in source], [k for k in source if k not in ours]
         reshaped = [k for k in source if k in ours and source[k].shape != ours[k].shape]
         new = [k for k in missing if ".cross." in k or k.startswith(("null_", "time.cond."))]
-        if unexpected or reshaped or len(new) != len(missing):
-            raise checkpoints.CheckpointError(
-                f"{name} does not fit this model's shape (it lacks {sorted(set(missing) - set(new))[:3]}, has extra "
-                f"{unexpected[:3]}, other shapes of {reshaped[:3]}); start from a model of the same shape or drop "
-                "init_from")
+        lacks = sorted(set(missing) - set(new))
+        if unexpected or reshaped or lacks:
+            why = [f"{what} {keys[:3]}" for what, keys in (("it lacks", lacks), ("it has extra", unexpected),
+                                                          ("it has other shapes of", reshaped)) if keys]
+            raise checkpoints.CheckpointError(f"{name} does not fit this model's shape ({'; '.join(why)}); start from "
+                                              "a model of the same shape or drop init_from")
         self.model.load_state_dict(source, strict=False)
 
     # ---------------------------------------------------------------- one step

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from diffusion_course import composition, load_pretrained, scenes
+from diffusion_course import composition, load_pretrained, scenes, scoreboard
 
 MAIN, BESIDE = scenes.CHALLENGE_PROMPTS[0], scenes.CHALLENGE_PROMPTS[1]
 
@@ -16,9 +16,9 @@ def judge():
 
 
 def test_the_interval_is_the_normal_approximation():
-    assert composition.interval(0.5, 100) == pytest.approx(1.96 * 0.05)
-    assert composition.interval(0.0, 128) == 0 and composition.interval(1.0, 128) == 0
-    assert composition.interval(0.9, 128) == pytest.approx(1.96 * math.sqrt(0.09 / 128))
+    assert scoreboard.interval(0.5, 100) == pytest.approx(1.96 * 0.05)
+    assert scoreboard.interval(0.0, 128) == 0 and scoreboard.interval(1.0, 128) == 0
+    assert scoreboard.interval(0.9, 128) == pytest.approx(1.96 * math.sqrt(0.09 / 128))
 
 
 def test_best_picks_the_scale_with_the_highest_mean_composition():

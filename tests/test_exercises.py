@@ -183,7 +183,7 @@ def test_08_the_typical_clip_mistakes_really_differ_from_the_answer():
 
 def _fake_words_results(teams=("Team CNN", "Team Transformers")) -> dict:
     """A words section shaped like ``bench``'s (see ``bench.run``), with made-up numbers."""
-    from diffusion_course import composition, scenes
+    from diffusion_course import composition, scenes, scoreboard
 
     scales = {"cfg": [0.0, 1.0, 3.0, 7.5], "clip": [0.0, 30.0, 100.0, 300.0]}
     scores = []
@@ -193,7 +193,7 @@ def _fake_words_results(teams=("Team CNN", "Team Transformers")) -> dict:
                 for i, s in enumerate(kind_scales):
                     comp = 0.1 + 0.1 * i - 0.05 * k - 0.02 * p
                     scores.append(composition.Score(team, composition.TEAMS[team][kind], prompt, kind, s, 64, comp,
-                                                    composition.interval(comp, 64), 0.9 - 0.1 * i, 1.05 - 0.2 * i))
+                                                    scoreboard.interval(comp, 64), 0.9 - 0.1 * i, 1.05 - 0.2 * i))
     return {"cfg_cost": {"images": 64, "steps": 50, "plain_seconds": 10.0, "cfg_seconds": 19.0, "ratio": 1.9},
             "n": 64, "steps": 50, "scales": scales, "scores": composition.as_dicts(scores),
             "best": composition.best(scores, "cfg"), "best_clip": composition.best(scores, "clip"),
@@ -203,10 +203,10 @@ def _fake_words_results(teams=("Team CNN", "Team Transformers")) -> dict:
 def test_08_scoreboard_figures_read_the_bench_words_section(capsys):
     import matplotlib.pyplot as plt
 
-    from diffusion_course import composition, plotting, scenes
+    from diffusion_course import plotting, scenes, scoreboard
 
     words = _fake_words_results()
-    curve = composition.by_scale(words["scores"], "Team CNN", "cfg")
+    curve = scoreboard.by_scale(words["scores"], "Team CNN", "cfg")
     assert list(curve) == words["scales"]["cfg"]
     cells = [s for s in words["scores"] if s["team"] == "Team CNN" and s["kind"] == "cfg" and s["scale"] == 3.0]
     assert curve[3.0]["composition"] == pytest.approx(sum(c["composition"] for c in cells) / len(cells))
@@ -217,15 +217,15 @@ def test_08_scoreboard_figures_read_the_bench_words_section(capsys):
     rows = plotting.best_scales(words)
     assert "Team Transformers, CFG × 7.5" in rows and "real scenes (the judge's ceiling)" in rows
     assert "Team CNN, CLIP × 300" in capsys.readouterr().out
-    verdict = composition.verdict(words, "cfg")  # the made-up CNN is 5 points ahead: within the noise of 64
+    verdict = scoreboard.compare_teams(words, "cfg")  # the made-up CNN is 5 points ahead: within the noise of 64
     assert "no clear winner" in verdict and "Team CNN on 0, Team Transformers on 0, neither on 5" in verdict
     for c in words["scores"]:  # with 4096 drawings a cell, the same 5 points are far beyond the noise
         c["composition_ci"] /= 8
-    assert "Team CNN composes better" in composition.verdict(words, "cfg")
-    assert "Team CNN on 5, Team Transformers on 0, neither on 0" in composition.verdict(words, "cfg")
+    assert "Team CNN composes better" in scoreboard.compare_teams(words, "cfg")
+    assert "Team CNN on 5, Team Transformers on 0, neither on 0" in scoreboard.compare_teams(words, "cfg")
     one_team = _fake_words_results(teams=("Team CNN",))  # a team that was not shipped is absent, not an error
     plotting.composition_table(one_team), plotting.tradeoff(one_team), plotting.best_scales(one_team)
-    assert "nothing to compare" in composition.verdict(one_team, "clip")
+    assert "nothing to compare" in scoreboard.compare_teams(one_team, "clip")
     pick = exercises.solution("08.pick_scale", show=False)
     assert pick([s for s in words["scores"] if s["team"] == "Team CNN" and s["kind"] == "cfg"], 0.8) == 1.0
     plt.close("all")

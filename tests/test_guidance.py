@@ -142,6 +142,34 @@ def test_the_trace_records_word_attention_and_guidance_maps(words):
     assert tr.frames("guidance_grad").shape == (3, 32, 32) and tr.extras["clip_similarity"].shape == (3, 1)
 
 
+def test_listening_measures_how_far_each_relation_said_the_other_way_moves_eps_hat(words):
+    from diffusion_course import composition, plotting, scenes
+
+    deaf = build("unet-words-tiny").eval()  # its words start at zero: it hears nothing yet
+    deaf.set_null_prompt(clip.prompt(*words, [""]))
+    heard = composition.listening(deaf, words, n=4)
+    assert list(heard) == ["pup_in_rocket", "rocket_near_moon", "rocket_flying", "left_right"]
+    assert all(h["eps_change"] == 0 for h in heard.values())
+    model = randomised("unet-words-tiny", words)
+    heard = composition.listening(model, words, n=4, t=700, seed=3)
+    x0, _ = scenes.sample_for(composition.EVERY_RELATION, 4, seed=3)  # by hand, for one relation
+    x_t = model.schedule.q_sample(x0, 700, torch.randn(x0.shape, generator=torch.Generator().manual_seed(3)))
+    far = composition.EVERY_RELATION.replace("near it", "far from it")
+    assert heard["rocket_near_moon"]["swapped"] == far
+    with torch.no_grad():
+        eps = [model(x_t, torch.full((4,), 700), prompt=clip.prompt(*words, s).expand(4))
+               for s in (composition.EVERY_RELATION, far)]
+    assert heard["rocket_near_moon"]["eps_change"] == pytest.approx((eps[1] - eps[0]).pow(2).mean().sqrt().item(),
+                                                                     rel=1e-4)
+    e = clip.encode_texts(*words, [composition.EVERY_RELATION, far])
+    assert heard["rocket_near_moon"]["clip_cosine"] == pytest.approx((e[0] @ e[1]).item(), abs=1e-5)
+    fig = plotting.listening({"random": heard, "deaf": {r: {**h, "eps_change": 1e-6} for r, h in heard.items()}})
+    assert [len(ax.patches) for ax in fig.axes] == [8, 4]  # a bar per relation and team; one per relation
+    assert "left_right" not in composition.listening(model, words, PROMPT, n=4)  # a sentence that does not say it
+    with pytest.raises(ValueError, match="a model that listens"):
+        composition.listening(build("unet-tiny"), words, n=4)
+
+
 def test_bad_input_gets_a_one_line_error_and_an_empty_prompt_draws_unconditionally(words):
     m = randomised("unet-words-tiny", words)
     unet = randomised("unet-tiny", words)

@@ -43,6 +43,7 @@ from .words import (
                       best_scales,
                       composition_table,
                       embedding_map,
+                      listening,
                       panels,
                       readings_grid,
                       relation_scores,
@@ -53,8 +54,8 @@ from .words import (
 )
 
 __all__ = ["attention_distances", "attention_heads", "attention_moments", "best_scales", "budget_curves",
-           "commitment_timeline", "composition_table", "cost_table", "embedding_map", "equal_budgets",
-           "filmstrip", "fork_maps", "grids", "latent_channels", "latent_histograms", "level_activity", "loss_curve",
+           "commitment_timeline", "composition_table", "cost_table", "embedding_map", "equal_budgets", "filmstrip",
+           "fork_maps", "grids", "latent_channels", "latent_histograms", "level_activity", "listening", "loss_curve",
            "loss_weights", "nudges", "over_steps", "panels", "plot_schedules", "position_similarity", "puzzle_pieces",
            "quality_curves", "race", "readings_grid", "receptive_fields", "relation_scores", "rows", "saliency_row",
            "scoreboard", "show_grid", "show_patches", "similarity_heatmap", "steps_curves", "table", "time_to_quality",

@@ -13,8 +13,9 @@ import numpy as np
 import torch
 from matplotlib.patches import Rectangle
 
-from ..composition import by_scale
 from ..images import to_uint8
+from ..scenes.words import SWAPS
+from ..scoreboard import by_scale
 from .teams import table
 
 
@@ -156,6 +157,33 @@ def word_maps(trace, tap: str, words, moments: dict, image: int = 0, title: str 
     rows = {f"{label}, t = {trace.t[i]}": {"x̂_0": x0_hat[i], **{f"“{w}”": m[i] for w, m in maps.items()}}
             for label, i in moments.items()}
     return panels(rows, title=title or f"{tap}: where the picture listens to each word (brighter: more)")
+
+
+def listening(heard: dict, title: str | None = None):
+    """Two panels from ``composition.listening`` per team ({team: its result}): left, how far each relation said
+    the other way round moves each team's eps_hat (log scale); right, how alike the tiny CLIP finds the two
+    sentences (cosine of their embeddings; 1: no difference heard). Returns the figure."""
+    fig, (ax, cx) = plt.subplots(1, 2, figsize=(11, 2.8), gridspec_kw={"width_ratios": [3, 2]})
+    relations = list(next(iter(heard.values())))
+    ys, height = np.arange(len(relations)), 0.8 / len(heard)
+    for j, (team, h) in enumerate(heard.items()):
+        bars = ax.barh(ys + (j - (len(heard) - 1) / 2) * height, [h[r]["eps_change"] for r in relations], height,
+                       label=team)
+        ax.bar_label(bars, fmt="%.4f", fontsize=7, padding=2)
+    ax.set_xscale("log")
+    ax.set_yticks(ys, [" ↔ ".join(SWAPS[r][0]) for r in relations])  # "near ↔ far from"
+    ax.invert_yaxis()
+    ax.set_xlabel("how far eps_hat moves (root-mean-square, log scale)")
+    ax.legend(fontsize=8, loc="lower right")
+    cos = [next(iter(heard.values()))[r]["clip_cosine"] for r in relations]
+    bars = cx.barh(ys, cos, 0.5, color="grey")
+    cx.bar_label(bars, fmt="%.4f", fontsize=7, padding=2)
+    cx.set_yticks(ys, [""] * len(relations))
+    cx.invert_yaxis()
+    cx.set(xlim=(0, 1.25), xlabel="the tiny CLIP: cosine of the two sentences")
+    fig.suptitle(title or "one relation said the other way round: how much does each team hear it?", fontsize=10)
+    fig.tight_layout()
+    return fig
 
 
 def readings_grid(x: torch.Tensor, readings, title: str, ncol: int = 8, limit: int = 16):

@@ -33,12 +33,17 @@ def _a(word: str) -> str:
     return f"{'an' if word[0] in 'aeiou' else 'a'} {word}"
 
 
+def _rocket(labels: SceneLabels) -> str:
+    """The rocket as captions say it: "a red rocket flying", "an orange rocket standing"."""
+    return f"{_a(labels.rocket_colour)} rocket {'flying' if labels.flying else 'standing'}"
+
+
 def phrasings(labels: SceneLabels) -> list[str]:
     """Every phrasing of a scene's caption; each says all of its objects and relations."""
     f = facts(labels)
     pup = "a blue pup"
     if f["rocket"]:
-        rocket = f"{_a(labels.rocket_colour)} rocket {'flying' if labels.flying else 'standing'}"
+        rocket = _rocket(labels)
     if f["moon"]:
         moon, the_moon = f"{_a(labels.moon_phase)} moon", f"the {labels.moon_phase} moon"
 
@@ -87,8 +92,7 @@ def loose(labels: SceneLabels) -> list[str]:
     f = facts(labels)
     if not (f["rocket"] and f["moon"]):
         return []
-    rocket = f"{_a(labels.rocket_colour)} rocket {'flying' if labels.flying else 'standing'}"
-    pup = "a blue pup"
+    rocket, pup = _rocket(labels), "a blue pup"
     head = (f"{pup} sitting in {rocket}" if f["pup_in_rocket"] else f"{pup} beside {rocket}" if f["pup"]
             else rocket)
     side = "left" if f["rocket_left_of_moon"] else "right"
