@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 from . import clip, metrics, scenes
 from .checkpoints import CheckpointError, load_pretrained
 from .guidance import ClassifierFree, ClipGuidance
+from .models.base import evaluating
 from .samplers import sample_many
 from .scoreboard import by_scale, interval
 
@@ -168,13 +169,9 @@ def listening(model, words, sentence: str = EVERY_RELATION, n: int = 64, t: int 
     x_t, tt = model.schedule.q_sample(x0, t, noise).to(device), torch.full((n,), t, device=device)
     swapped = {r: s for r in scenes.words.SWAPS if (s := scenes.words.swap_relation(sentence, r)) is not None}
     said = [clip.prompt(*words, s) for s in (sentence, *swapped.values())]
-    was_training = model.training
-    model.eval()
-    try:
+    with evaluating(model):
         eps = [model(x_t, tt, prompt=p.expand(n).to(device)).float()
                for p in tqdm(said, desc="listening", disable=not progress, leave=False)]
-    finally:
-        model.train(was_training)
     return {r: {"swapped": s, "eps_change": (eps[i + 1] - eps[0]).pow(2).mean().sqrt().item(),
                 "clip_cosine": (said[0].pooled[0] @ said[i + 1].pooled[0]).item()}
             for i, (r, s) in enumerate(swapped.items())}

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 import torch
 from tqdm.auto import tqdm
 
+from .models.base import evaluating
 from .schedules import Schedule, predict_x0
 
 SAMPLERS = ("ddpm", "ddim", "dpm++2m")
@@ -227,12 +228,8 @@ def _steps(model, n: int, steps: int, sampler: str, seed: int, eta: float, x_T: 
     x_T = noise if x_T is None else x_T
     device = next(model.parameters()).device
     g = step_noise(model, seed, g)
-    was_training = model.training
-    model.eval()
-    try:
+    with evaluating(model):
         yield from denoise(model, x_T.to(device), model.schedule, steps, sampler, eta, g, **kwargs)
-    finally:
-        model.train(was_training)
 
 
 def sample(model, n: int, steps: int = 50, sampler: str = "ddim", seed: int = 0, eta: float = ETA,

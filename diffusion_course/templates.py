@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from . import scenes
 from .metrics import reference_scenes
 from .models import Template
+from .models.base import evaluating
 from .samplers import sample, sample_many
 from .training import Trainer
 
@@ -53,13 +54,8 @@ def draw(model, said, n: int = 16, seed: int = 0, steps: int = 50, **kwargs) -> 
     if len(cond) not in (1, n):
         raise ValueError(f"{len(cond)} descriptions for {n} pictures: give one for all, or one per picture")
     if isinstance(model, Template):
-        was_training = model.training
-        model.eval()
-        try:
-            with torch.no_grad():
-                return model(cond.expand(n, -1)).clamp(-1, 1).cpu()
-        finally:
-            model.train(was_training)
+        with evaluating(model), torch.no_grad():
+            return model(cond.expand(n, -1)).clamp(-1, 1).cpu()
     if not getattr(model, "described", False):
         raise ValueError(f"{type(model).__name__} is not told descriptions: use unet-labels or template-labels")
     if len(cond) == 1:

@@ -13,6 +13,9 @@ points): each has a stable name and a kind ("features", "attention", "tokens"), 
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 from torch import nn
 
@@ -21,6 +24,17 @@ from ..prompts import Prompt
 from .layers import HookPoint
 
 NULL_WORDS = ["<start>", "<end>"]  # what the empty caption is made of
+
+
+@contextmanager
+def evaluating(model: nn.Module) -> Iterator[nn.Module]:
+    """``model`` in eval mode for the block (no dropout, running statistics), then back in the mode it was in."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
 
 
 class Denoiser(nn.Module):
