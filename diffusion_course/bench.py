@@ -146,9 +146,7 @@ def bench_training(preset: str, batch: int, steps: int, precision: str) -> dict:
 
 def bench_sampling(model, n: int, steps: int, reps: int) -> dict:
     model = model.cpu().eval()
-    x = torch.randn(n, 3, model.config.image_size, model.config.image_size)
-    with torch.no_grad():
-        flops_forward = budgets.count_flops(lambda: model(x, torch.zeros(n, dtype=torch.long)))
+    flops_forward = budgets.forward_flops(model, n)
     t = _best_time(lambda: sample(model, n, steps=steps, seed=0), reps, warmup=1)
     return {"images": n, "steps": steps, "seconds": t, "gflop_per_forward": flops_forward / 1e9,  # the whole batch
             "gflops": flops_forward * steps / t / 1e9}

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import time
 
+import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from . import metrics, scenes
@@ -33,6 +34,14 @@ def count_flops(fn) -> int:
     with FlopCounterMode(display=False) as counter:
         fn()
     return counter.get_total_flops()
+
+
+def forward_flops(model, batch: int = 1) -> int:
+    """FLOPs of one forward pass of a denoiser on ``batch`` inputs of its own shape (one denoising step)."""
+    cfg = model.config
+    x = torch.zeros(batch, cfg.in_channels, cfg.image_size, cfg.image_size)
+    with torch.no_grad():
+        return count_flops(lambda: model(x, torch.zeros(batch, dtype=torch.long)))
 
 
 def step_flops(model_config, cfg: TrainConfig, pool: scenes.ScenePool | None = None) -> float:

@@ -15,7 +15,9 @@ Two additions to plain CLIP training, both because of what the course asks of it
 * **Relations.** CLIPs tend to read captions as bags of words (ARO, Winoground). For part of each
   batch the caption is also said with one relation swapped ("sitting in" <-> "beside", "near" <->
   "far from", ...; ``scenes.words.swap_relation``) and the image must prefer its true caption
-  (a hard negative, after NegCLIP, Yuksekgonul et al. 2023).
+  (a hard negative, after NegCLIP, Yuksekgonul et al. 2023). Left <-> right, the one relation read
+  from positions alone, can be made the swap more often (``side_negative_share``; the shipped CLIP
+  was trained without it).
 * **Dusty drawings.** Guidance asks the CLIP about a sampler's x0_hat mid-trajectory, which is blurry
   and noisy, so part of each batch is dusted (q(x_t | x_0) at a random t) or blurred first.
 
@@ -100,7 +102,8 @@ def load(path: str | Path = DIR, device: str | torch.device = "cpu"):
                               f"make it with: {REMAKE}")
     try:
         load_file(path / WEIGHTS_FILE)  # a readable file, before open_clip gets to it
-        model, _, _ = open_clip.create_model_and_transforms(f"local-dir:{path}", device=device)
+        with torch.random.fork_rng():  # open_clip draws initial weights before loading ours: leave the caller's seed be
+            model, _, _ = open_clip.create_model_and_transforms(f"local-dir:{path}", device=device)
     except (SafetensorError, OSError, ValueError, RuntimeError, KeyError, json.JSONDecodeError) as e:
         raise CheckpointError(f"{path} does not hold a readable tiny CLIP ({e}); delete it and re-make it with: "
                               f"{REMAKE}") from e
@@ -154,8 +157,9 @@ def prompt(model, tokenizer, captions) -> Prompt:
     names = {tokenizer.sot_token_id: "<start>", tokenizer.eot_token_id: "<end>"}
     words = [[names.get(i, tokenizer.decode([i]).strip()) for i in row[:n + 1].tolist()]
              for row, n in zip(ids, end.tolist())]
+    reader = model.encode_text(tokenize(tokenizer, [""], allow_empty=True), normalize=True)  # this encoder's ""
     return Prompt([captions] if isinstance(captions, str) else list(captions), seen["tokens"].float(), mask,
-                  pooled.float(), words)
+                  pooled.float(), words, reader.float())
 
 
 @torch.no_grad()
@@ -195,26 +199,33 @@ def dust(x: torch.Tensor, g: torch.Generator, share: float, t_max: int) -> torch
     return out
 
 
-def hard_negatives(captions: list[str], rng: np.random.Generator) -> tuple[list[int], list[str]]:
-    """For each caption that states a relation, the same caption with one relation swapped.
-    Returns (indices of those captions, their swapped versions)."""
+def hard_negatives(captions: list[str], rng: np.random.Generator,
+                   side_share: float = 0.0) -> tuple[list[int], list[str]]:
+    """For each caption that states a relation, the same caption with one relation swapped: left <-> right
+    with probability ``side_share`` when the caption says a side, else one of the relations it states at
+    random. Returns (indices of those captions, their swapped versions)."""
     idx, swapped = [], []
     for i, c in enumerate(captions):
-        options = [s for r in scenes.words.SWAPS if (s := scenes.words.swap_relation(c, r)) is not None]
-        if options:
-            idx.append(i)
-            swapped.append(options[int(rng.integers(len(options)))])
+        options = {r: s for r in scenes.words.SWAPS if (s := scenes.words.swap_relation(c, r)) is not None}
+        if not options:
+            continue
+        idx.append(i)
+        if "left_right" in options and side_share > 0 and rng.random() < side_share:
+            swapped.append(options["left_right"])
+        else:
+            swapped.append(list(options.values())[int(rng.integers(len(options)))])
     return idx, swapped
 
 
 def train(cfg: ClipTrainConfig = ClipTrainConfig(), progress: bool = True):
     """Train the tiny CLIP on scenes and their captions (each scene says its caption in one of several
-    phrasings; a fresh phrasing is drawn per step). Returns (model, tokenizer, losses, seconds)."""
+    phrasings, with ``cfg.loose_captions`` also those that leave near/far unsaid; a fresh phrasing is
+    drawn per step). Returns (model, tokenizer, losses, seconds)."""
     model, tokenizer = build(MODEL_CFG, cfg.seed)
     g = torch.Generator().manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     pool = scenes.ScenePool(cfg.pool_size, seed=cfg.data_seed, progress=progress)
-    phrasings = [scenes.phrasings(lab) for lab in pool.labels]
+    phrasings = [scenes.phrasings(lab) + (scenes.loose(lab) if cfg.loose_captions else []) for lab in pool.labels]
     loss_fn = open_clip.ClipLoss()
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     autocast = resolve_precision(cfg.precision, torch.device("cpu"))
@@ -226,7 +237,7 @@ def train(cfg: ClipTrainConfig = ClipTrainConfig(), progress: bool = True):
         idx = torch.randint(len(pool), (cfg.batch_size,), generator=g)
         x = dust(pool[idx], g, cfg.dusty_share, cfg.dusty_t_max)
         captions = [p[int(rng.integers(len(p)))] for p in (phrasings[i] for i in idx.tolist())]
-        neg_idx, negs = hard_negatives(captions, rng)
+        neg_idx, negs = hard_negatives(captions, rng, cfg.side_negative_share)
         with torch.autocast("cpu", dtype=autocast or torch.bfloat16, enabled=autocast is not None):
             image_f = model.encode_image(x, normalize=True)
             text_f = model.encode_text(tokenizer(captions + negs), normalize=True)

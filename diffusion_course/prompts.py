@@ -25,6 +25,9 @@ class Prompt:
     mask: torch.Tensor  # (B, L) bool, True for real tokens
     pooled: torch.Tensor  # (B, E) unit caption embeddings
     words: list[list[str]]  # each row's tokens as text ("<start>", "pup", ..., "<end>"), for display
+    # (1, E) the reading of "" by the text encoder that read this prompt: which encoder it was, so that a model
+    # trained to listen to another one can say so instead of drawing nonsense (None: not known)
+    reader: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return self.tokens.shape[0]
@@ -39,16 +42,17 @@ class Prompt:
         if len(self) != 1:
             raise ValueError(f"{len(self)} prompts for {n} images: give one prompt for all, or one per image")
         return Prompt(self.texts * n, self.tokens.expand(n, -1, -1), self.mask.expand(n, -1),
-                      self.pooled.expand(n, -1), self.words * n)
+                      self.pooled.expand(n, -1), self.words * n, self.reader)
 
     def cat(self, other: Prompt) -> Prompt:
         """Both prompts' rows, this one's first (classifier-free guidance's one batched pass)."""
         return Prompt(self.texts + other.texts, torch.cat([self.tokens, other.tokens]),
                       torch.cat([self.mask, other.mask]), torch.cat([self.pooled, other.pooled]),
-                      self.words + other.words)
+                      self.words + other.words, self.reader if self.reader is not None else other.reader)
 
     def to(self, device: torch.device | str) -> Prompt:
-        return Prompt(self.texts, self.tokens.to(device), self.mask.to(device), self.pooled.to(device), self.words)
+        return Prompt(self.texts, self.tokens.to(device), self.mask.to(device), self.pooled.to(device), self.words,
+                      None if self.reader is None else self.reader.to(device))
 
     def is_empty(self) -> bool:
         """True when every row is the empty caption (the null prompt)."""

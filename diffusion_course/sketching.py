@@ -23,7 +23,7 @@ import time
 import torch
 
 from . import autoencoding, checkpoints, latent, metrics, scenes, stepping
-from .budgets import count_flops
+from .budgets import count_flops, forward_flops
 from .config import AUTOENCODER_PRESETS, PRESETS, TRAIN_PRESETS, AutoencoderTrainConfig, TrainConfig
 from .models import build
 from .samplers import sample, sample_many
@@ -31,14 +31,6 @@ from .training import Trainer
 
 PIXEL, LATENT = "unet-scenes", "latent-unet"
 TARGET = 0.9  # the recognisable rate whose training time is compared
-
-
-def forward_flops(model, batch: int = 1) -> int:
-    """FLOPs of one forward pass of a denoiser on ``batch`` inputs of its own shape (one denoising step)."""
-    cfg = model.config
-    x = torch.zeros(batch, cfg.in_channels, cfg.image_size, cfg.image_size)
-    with torch.no_grad():
-        return count_flops(lambda: model(x, torch.zeros(batch, dtype=torch.long)))
 
 
 def decoder_flops(ae) -> int:

@@ -50,6 +50,23 @@ def test_hard_negatives_change_exactly_one_relation():
         assert not scenes.satisfies(b, scenes.facts(labels[i]))  # the swapped caption is false of the scene
 
 
+def test_side_share_makes_left_right_the_hard_negative_that_often():
+    # captions that say a side and two or three other relations: at random, left <-> right is one choice
+    # among those; with side_share s it is chosen with probability s + (1 - s) * (the random rate)
+    _, labels = scenes.batch(400, seed=6)
+    captions = [c for lab in labels for c in scenes.phrasings(lab) if scenes.words.swap_relation(c, "left_right")]
+    assert len(captions) >= 200
+
+    def rate(share):
+        idx, swapped = clip.hard_negatives(captions, np.random.default_rng(1), side_share=share)
+        assert idx == list(range(len(captions)))
+        return np.mean([scenes.words.swap_relation(c, "left_right") == s for c, s in zip(captions, swapped)])
+
+    at_random, half, always = rate(0.0), rate(0.5), rate(1.0)
+    assert always == 1.0 and 0.15 < at_random < 0.6
+    assert abs(half - (0.5 + 0.5 * at_random)) < 0.06
+
+
 def test_training_is_seeded_and_saves_in_open_clips_format(tmp_path):
     a, tok, losses, _ = clip.train(TINY, progress=False)
     b, _, _, _ = clip.train(TINY, progress=False)
@@ -59,6 +76,14 @@ def test_training_is_seeded_and_saves_in_open_clips_format(tmp_path):
     x, _ = scenes.batch(2, seed=0)
     before, after = clip.similarity(a, tok, x, ["a blue pup"]), clip.similarity(back, tok2, x, ["a blue pup"])
     assert torch.allclose(before, after, atol=1e-5)
+
+
+def test_loading_leaves_the_callers_random_state_alone():
+    torch.manual_seed(3)
+    expected = torch.rand(4)
+    torch.manual_seed(3)
+    clip.load()
+    assert torch.equal(torch.rand(4), expected)  # a seeded notebook draws the same whether or not it loaded the CLIP
 
 
 def test_bad_input_is_refused_with_what_to_do(shipped, tmp_path):

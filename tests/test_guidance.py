@@ -191,3 +191,9 @@ def test_bad_input_gets_a_one_line_error_and_an_empty_prompt_draws_unconditional
         sample(m16, 1, steps=2, guide=guidance.ClipGuidance(*words, PROMPT, 1.0))
     dragon = sample(m, 1, steps=3, prompt=clip.prompt(*words, "a dragon"))  # outside the scene world: still draws
     assert dragon.shape == (1, 3, 32, 32) and torch.isfinite(dragon).all()
+    stranger = clip.build(seed=1)  # another tiny CLIP of the same shapes: its tokens would fit, its meanings not
+    with pytest.raises(ValueError, match=r"read by another tiny CLIP .* differ by up to 0\.\d"):
+        sample(m, 1, steps=2, prompt=clip.prompt(*stranger, PROMPT))
+    fresh = build("unet-words-tiny")  # no null prompt set yet (before training): any reader is taken
+    fresh.set_null_prompt(clip.prompt(*stranger, ""))
+    assert sample(fresh, 1, steps=2, prompt=clip.prompt(*stranger, PROMPT)).shape == (1, 3, 32, 32)

@@ -110,6 +110,14 @@ class Denoiser(nn.Module):
             raise ValueError(f"this model reads prompts of {cfg.context_len} tokens of width {cfg.context_dim} and a "
                              f"pooled width {cfg.cond_dim}, but got tokens {tuple(tokens)} and pooled {tuple(pooled)}: "
                              "encode the prompt with the tiny CLIP it was trained with")
+        if prompt.reader is not None and bool(self.null_pooled.any()):  # (a model whose null prompt is set)
+            gap = (prompt.reader.to(self.null_pooled) - self.null_pooled).abs().max().item()
+            if gap > 1e-3:
+                raise ValueError(
+                    f"this prompt was read by another tiny CLIP than the one this model was trained to listen to "
+                    f"(their readings of the empty caption differ by up to {gap:.2g}), and it would draw nonsense: "
+                    "read the prompt with the CLIP it was trained with, or, if data/clip-scenes was re-made, re-train "
+                    "the model with the new one (its card says how)")
 
     def read_prompt(self, prompt: Prompt | None, n: int, device: torch.device) -> Prompt | None:
         """The prompt for a batch of ``n`` images (the null prompt when None); None for a model that does not listen."""
