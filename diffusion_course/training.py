@@ -144,7 +144,8 @@ class Trainer:
                                                           ("it has other shapes of", reshaped)) if keys]
             raise checkpoints.CheckpointError(f"{name} does not fit this model's shape ({'; '.join(why)}); start from "
                                               "a model of the same shape or drop init_from")
-        self.model.load_state_dict(source, strict=False)
+        # the null prompt stays the one of the CLIP this run listens to (the source may have listened to another)
+        self.model.load_state_dict({k: v for k, v in source.items() if not k.startswith("null_")}, strict=False)
 
     # ---------------------------------------------------------------- one step
     def captions(self, idx: torch.Tensor) -> list[str]:

@@ -260,3 +260,18 @@ def test_starting_from_a_shipped_model_starts_as_that_model(pool):
     narrower = dataclasses.replace(config.preset("unet-words"), channels=(16, 32, 32))  # same names, narrower layers
     with pytest.raises(checkpoints.CheckpointError, match=r"\(it has other shapes of \["):  # the only reason
         Trainer(narrower, cfg(init_from="unet-scenes"), pool=pool, progress=False)
+
+
+def test_starting_from_a_model_that_listened_to_another_clip_keeps_this_runs_null_prompt(pool, tmp_path):
+    """Re-training a model that listens after the tiny CLIP was re-made: the weights come from the old model,
+    the null prompt from the new CLIP, and training on the new CLIP's prompts is not refused as a mismatch."""
+    from diffusion_course import clip
+
+    stranger = clip.save(clip.build(seed=1)[0], tmp_path / "stranger-clip")  # another CLIP of the same shapes
+    tr = Trainer(config.preset("unet-words"), cfg(init_from="unet-words", clip=str(stranger)), pool=pool,
+                 progress=False)
+    torch.testing.assert_close(tr.model.null_pooled, clip.prompt(*clip.load(stranger), "").pooled)
+    shipped = load_pretrained("unet-words", "cpu")
+    assert not torch.allclose(tr.model.null_pooled, shipped.null_pooled, atol=1e-3)
+    torch.testing.assert_close(tr.model.state_dict()["conv_out.weight"], shipped.state_dict()["conv_out.weight"])
+    assert all(torch.isfinite(torch.tensor(tr.run(steps=2).losses)))
