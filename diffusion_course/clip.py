@@ -102,7 +102,8 @@ def load(path: str | Path = DIR, device: str | torch.device = "cpu"):
                               f"make it with: {REMAKE}")
     try:
         load_file(path / WEIGHTS_FILE)  # a readable file, before open_clip gets to it
-        with torch.random.fork_rng():  # open_clip draws initial weights before loading ours: leave the caller's seed be
+        d = torch.device(device)  # open_clip draws initial weights before loading ours: leave the caller's seed be
+        with torch.random.fork_rng(devices=[d] if d.type == "cuda" else []):
             model, _, _ = open_clip.create_model_and_transforms(f"local-dir:{path}", device=device)
     except (SafetensorError, OSError, ValueError, RuntimeError, KeyError, json.JSONDecodeError) as e:
         raise CheckpointError(f"{path} does not hold a readable tiny CLIP ({e}); delete it and re-make it with: "
@@ -157,7 +158,8 @@ def prompt(model, tokenizer, captions) -> Prompt:
     names = {tokenizer.sot_token_id: "<start>", tokenizer.eot_token_id: "<end>"}
     words = [[names.get(i, tokenizer.decode([i]).strip()) for i in row[:n + 1].tolist()]
              for row, n in zip(ids, end.tolist())]
-    reader = model.encode_text(tokenize(tokenizer, [""], allow_empty=True), normalize=True)  # this encoder's ""
+    with torch.autocast(model.ln_final.weight.device.type, enabled=False):  # in full precision, as models store it
+        reader = model.encode_text(tokenize(tokenizer, [""], allow_empty=True), normalize=True)  # this encoder's ""
     return Prompt([captions] if isinstance(captions, str) else list(captions), seen["tokens"].float(), mask,
                   pooled.float(), words, reader.float())
 

@@ -17,6 +17,10 @@ from dataclasses import dataclass
 
 import torch
 
+# two readings of "" further apart than this (in any coordinate of the unit embedding) come from different text
+# encoders: another tiny CLIP of the same shapes lands about 0.3 away; the shipped models match the shipped CLIP to 0.0
+READER_TOLERANCE = 1e-2
+
 
 @dataclass
 class Prompt:
@@ -46,6 +50,9 @@ class Prompt:
 
     def cat(self, other: Prompt) -> Prompt:
         """Both prompts' rows, this one's first (classifier-free guidance's one batched pass)."""
+        if self.reader is not None and other.reader is not None and \
+                not torch.allclose(self.reader, other.reader.to(self.reader), atol=READER_TOLERANCE):
+            raise ValueError("these two prompts were read by different tiny CLIPs: read both with the same one")
         return Prompt(self.texts + other.texts, torch.cat([self.tokens, other.tokens]),
                       torch.cat([self.mask, other.mask]), torch.cat([self.pooled, other.pooled]),
                       self.words + other.words, self.reader if self.reader is not None else other.reader)

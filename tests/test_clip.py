@@ -50,6 +50,19 @@ def test_hard_negatives_change_exactly_one_relation():
         assert not scenes.satisfies(b, scenes.facts(labels[i]))  # the swapped caption is false of the scene
 
 
+def test_without_a_side_share_the_hard_negatives_are_drawn_as_the_shipped_clip_drew_them():
+    # the shipped CLIP's rule: one of the relations a caption states, uniformly, one rng.integers call per caption
+    _, labels = scenes.batch(200, seed=7)
+    captions = [c for lab in labels for c in scenes.phrasings(lab)[:2]]
+    rng, expected = np.random.default_rng(3), []
+    for i, c in enumerate(captions):
+        options = [s for r in scenes.words.SWAPS if (s := scenes.words.swap_relation(c, r)) is not None]
+        if options:
+            expected.append((i, options[int(rng.integers(len(options)))]))
+    idx, swapped = clip.hard_negatives(captions, np.random.default_rng(3))
+    assert list(zip(idx, swapped)) == expected and len(expected) > 100
+
+
 def test_side_share_makes_left_right_the_hard_negative_that_often():
     # captions that say a side and two or three other relations: at random, left <-> right is one choice
     # among those; with side_share s it is chosen with probability s + (1 - s) * (the random rate)

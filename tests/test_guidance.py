@@ -194,6 +194,21 @@ def test_bad_input_gets_a_one_line_error_and_an_empty_prompt_draws_unconditional
     stranger = clip.build(seed=1)  # another tiny CLIP of the same shapes: its tokens would fit, its meanings not
     with pytest.raises(ValueError, match=r"read by another tiny CLIP .* differ by up to 0\.\d"):
         sample(m, 1, steps=2, prompt=clip.prompt(*stranger, PROMPT))
-    fresh = build("unet-words-tiny")  # no null prompt set yet (before training): any reader is taken
+    with pytest.raises(ValueError, match="read by different tiny CLIPs"):
+        clip.prompt(*words, PROMPT).cat(clip.prompt(*stranger, ""))
+    fresh = build("unet-words-tiny")  # no null prompt yet (before training): setting it takes any CLIP's reading
     fresh.set_null_prompt(clip.prompt(*stranger, ""))
-    assert sample(fresh, 1, steps=2, prompt=clip.prompt(*stranger, PROMPT)).shape == (1, 3, 32, 32)
+    assert sample(fresh, 1, steps=2, prompt=clip.prompt(*stranger, PROMPT)).shape == (1, 3, 32, 32)  # its own CLIP
+    with pytest.raises(ValueError, match="read by another tiny CLIP"):
+        sample(fresh, 1, steps=2, prompt=clip.prompt(*words, PROMPT))
+
+
+@pytest.mark.parametrize("name", ["unet-words", "dit-words"])
+def test_the_shipped_models_that_listen_take_prompts_read_by_the_shipped_clip(name, words):
+    from diffusion_course import load_pretrained
+
+    model = load_pretrained(name, "cpu")
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # a prompt read under autocast is still the same CLIP's
+        p = clip.prompt(*words, PROMPT)
+    assert (p.reader - model.null_pooled).abs().max() < 1e-5  # the null prompt it stored is this CLIP's ""
+    assert sample(model, 1, steps=2, prompt=p).shape == (1, 3, 32, 32)
