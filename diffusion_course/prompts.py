@@ -22,6 +22,12 @@ import torch
 READER_TOLERANCE = 1e-2
 
 
+def reader_gap(a: torch.Tensor, b: torch.Tensor) -> float:
+    """How far apart two readings of "" are: the largest difference in any coordinate (compare with
+    ``READER_TOLERANCE``)."""
+    return (a - b.to(a)).abs().max().item()
+
+
 @dataclass
 class Prompt:
     texts: list[str]  # the sentences, one per row
@@ -51,7 +57,7 @@ class Prompt:
     def cat(self, other: Prompt) -> Prompt:
         """Both prompts' rows, this one's first (classifier-free guidance's one batched pass)."""
         if self.reader is not None and other.reader is not None and \
-                not torch.allclose(self.reader, other.reader.to(self.reader), atol=READER_TOLERANCE):
+                reader_gap(self.reader, other.reader) > READER_TOLERANCE:
             raise ValueError("these two prompts were read by different tiny CLIPs: read both with the same one")
         return Prompt(self.texts + other.texts, torch.cat([self.tokens, other.tokens]),
                       torch.cat([self.mask, other.mask]), torch.cat([self.pooled, other.pooled]),

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from .. import schedules
-from ..prompts import READER_TOLERANCE, Prompt
+from ..prompts import READER_TOLERANCE, Prompt, reader_gap
 from .layers import HookPoint
 
 NULL_WORDS = ["<start>", "<end>"]  # what the empty caption is made of
@@ -95,7 +95,6 @@ class Denoiser(nn.Module):
         if len(null) != 1 or not null.is_empty():
             raise ValueError("the null prompt is the encoding of one empty caption, ''")
         self.check_prompt(null)
-        self._reader_seen = None  # a new null prompt: every prompt is checked against it afresh
         self.null_tokens.copy_(null.tokens)
         self.null_mask.copy_(null.mask)
         self.null_pooled.copy_(null.pooled)
@@ -111,16 +110,14 @@ class Denoiser(nn.Module):
             raise ValueError(f"this model reads prompts of {cfg.context_len} tokens of width {cfg.context_dim} and a "
                              f"pooled width {cfg.cond_dim}, but got tokens {tuple(tokens)} and pooled {tuple(pooled)}: "
                              "encode the prompt with the tiny CLIP it was trained with")
-        if prompt.reader is not None and prompt.reader is not getattr(self, "_reader_seen", None) \
-                and bool(self.null_pooled.any()):  # (once per prompt, for a model whose null prompt is set)
-            gap = (prompt.reader.to(self.null_pooled) - self.null_pooled).abs().max().item()
+        if prompt.reader is not None and bool(self.null_pooled.any()):  # (a model whose null prompt is set)
+            gap = reader_gap(self.null_pooled, prompt.reader)
             if gap > READER_TOLERANCE:
                 raise ValueError(
                     f"this prompt was read by another tiny CLIP than the one this model was trained to listen to "
                     f"(their readings of the empty caption differ by up to {gap:.2g}), and it would draw nonsense: "
                     "read the prompt with the CLIP it was trained with, or, if data/clip-scenes was re-made, re-train "
                     "the model with the new one (its card says how)")
-            self._reader_seen = prompt.reader  # the sampler passes the same prompt at every step: check it once
 
     def read_prompt(self, prompt: Prompt | None, n: int, device: torch.device) -> Prompt | None:
         """The prompt for a batch of ``n`` images (the null prompt when None); None for a model that does not listen."""
