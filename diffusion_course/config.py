@@ -47,6 +47,9 @@ class DiTConfig:
     mlp_ratio: float = 4.0
     long_skips: bool = True  # U-ViT (Bao et al. 2023): shallow block i feeds deep block depth-1-i
     conv_out: bool = True  # a 3x3 conv after unpatchify smooths patch seams
+    # channels of a 3x3 conv stem before the pieces are cut (0: none, each piece is read on its own as in DiT):
+    # every piece then starts from pixels that saw their neighbours across its edges (Xiao et al. 2021)
+    stem: int = 0
     cond_dim: int = 0
     context_dim: int = 0  # words: cross-attention in every block to the prompt's tokens (0: none)
     context_len: int = 0

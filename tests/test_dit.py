@@ -71,6 +71,21 @@ def test_listening_to_attention_changes_no_drawing():
     assert torch.equal(trace.final, sample(m, 2, steps=5, seed=3)) and set(trace.taps) == set(listened)
 
 
+def test_a_conv_stem_lets_a_piece_see_across_its_edges():
+    plain, stemmed = (randomised(config.DiTConfig(patch=4, width=32, depth=2, heads=2, stem=s)) for s in (0, 8))
+    x = torch.randn(1, 3, 32, 32)
+    y = x.clone()
+    y[0, :, 1, 4] += 1.0  # a pixel of the second piece, on the edge it shares with the first
+    for m, sees_it in ((plain, False), (stemmed, True)):
+        first = m.read_pieces(x)[0, 0], m.read_pieces(y)[0, 0]  # the first piece's token
+        assert (not torch.allclose(*first)) == sees_it
+        assert torch.equal(m.read_pieces(x)[0, 2:], m.read_pieces(y)[0, 2:])  # pieces further away: unmoved
+    assert stemmed(x, 5).shape == x.shape and not any(k.startswith("stem") for k in plain.state_dict())
+    assert build(config.DiTConfig(patch=4, width=32, depth=2, heads=2, stem=8))(x, 7).abs().max() == 0
+    with pytest.raises(ValueError, match="stem"):
+        build(config.DiTConfig(stem=-1))
+
+
 def test_a_few_training_steps_reduce_the_loss():
     from diffusion_course import TrainConfig, Trainer, scenes
 

@@ -7,7 +7,9 @@ shift, scale and residual gate are predicted from the time embedding, with the g
 initialised to zero so that a fresh block is the identity.
 
 Optional long skips between shallow and deep blocks (U-ViT, Bao et al. 2023) help small
-transformers at this scale.
+transformers at this scale. An optional conv stem (``DiTConfig.stem``, "early convolutions", Xiao et
+al. 2021) lets each piece start from pixels that have seen across its edges, where plain DiT reads
+every piece on its own and only attention can make neighbouring pieces agree.
 
 Taps (each block names its own, see ``tap_kinds()``):
     "block.{i}"       tokens after block i (N = (H/p)^2 on the patch grid) (B, N, D)          tokens
@@ -65,8 +67,12 @@ class DiT(Denoiser):
         if cfg.image_size % cfg.patch:
             raise ValueError(f"image_size {cfg.image_size} is not divisible by patch {cfg.patch}")
         self.grid = cfg.image_size // cfg.patch
+        if cfg.stem < 0:
+            raise ValueError(f"stem is a number of channels (0: no conv stem), got {cfg.stem}")
         n_tokens, patch_dim = self.grid ** 2, cfg.patch ** 2 * cfg.in_channels
-        self.embed = nn.Linear(patch_dim, cfg.width)
+        self.stem = nn.Sequential(nn.Conv2d(cfg.in_channels, cfg.stem, 3, padding=1), nn.GELU(approximate="tanh")) \
+            if cfg.stem else None
+        self.embed = nn.Linear(cfg.patch ** 2 * (cfg.stem or cfg.in_channels), cfg.width)
         self.pos = nn.Parameter(torch.randn(1, n_tokens, cfg.width) * 0.02)  # learned positions
         self.time = TimeEmbedding(cfg.width, cfg.width, cfg.cond_dim)
         self.blocks = nn.ModuleList(DiTBlock(cfg.width, cfg.heads, cfg.mlp_ratio, f"block.{i}", cfg.context_dim)
@@ -93,6 +99,10 @@ class DiT(Denoiser):
         p = self.config.patch
         return rearrange(x, "b c (h p1) (w p2) -> b (h w) (p1 p2 c)", p1=p, p2=p)
 
+    def read_pieces(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) -> (B, N, D): each puzzle piece as a token, through the conv stem if there is one."""
+        return self.embed(self.patchify(self.stem(x) if self.stem is not None else x))
+
     def unpatchify(self, tokens: torch.Tensor) -> torch.Tensor:
         """(B, N, p*p*C) -> (B, C, H, W): put the pieces back."""
         p = self.config.patch
@@ -104,7 +114,7 @@ class DiT(Denoiser):
         words = self.read_prompt(prompt, x_t.shape[0], x_t.device)  # None for a model that does not listen
         cond = self.read_description(cond, x_t.shape[0], x_t.device)  # a described model's (B, cond_dim)
         c = self.time(t, words.pooled if words is not None else cond)  # (B, D)
-        x = self.embed(self.patchify(x_t)) + self.pos  # (B, N, D)
+        x = self.read_pieces(x_t) + self.pos  # (B, N, D)
         saved, half = [], self.config.depth // 2
         for i, block in enumerate(self.blocks):
             if self.skips is not None and i >= self.config.depth - half:
