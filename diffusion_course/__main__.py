@@ -139,6 +139,7 @@ def train_and_write(args) -> None:
         "precision": str(trainer.autocast_dtype or "fp32"),
         "train_seconds": round(trainer.elapsed, 1),
         "machine": checkpoints.machine(),
+        "threads": torch.get_num_threads(),  # fewer than the cores when two runs shared the machine
         "final_loss": round(mean_tail(trainer.losses, LOSS_TAIL), 5),
         "curve": trainer.curve,
         "curve_judge_version": judge_version,  # which judge read the curve (bench compares only like with like)

@@ -399,7 +399,8 @@ def bench_budgets(sizes: Sizes = FULL) -> dict:
 
 
 # sections that ``bench --only NAME`` can re-measure into an existing results file
-SECTIONS = {"words": bench_words, "showing": bench_showing, "sketchbook": bench_sketchbook,
+SECTIONS = {"clip": lambda sizes: bench_clip(sizes.clip_images), "words": bench_words, "showing": bench_showing,
+            "sketchbook": bench_sketchbook,
             "stepping": bench_stepping, "drawing": bench_drawing, "collapse": bench_collapse, "budgets": bench_budgets}
 
 

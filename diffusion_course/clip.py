@@ -16,8 +16,9 @@ Two additions to plain CLIP training, both because of what the course asks of it
   batch the caption is also said with one relation swapped ("sitting in" <-> "beside", "near" <->
   "far from", ...; ``scenes.words.swap_relation``) and the image must prefer its true caption
   (a hard negative, after NegCLIP, Yuksekgonul et al. 2023). Left <-> right, the one relation read
-  from positions alone, can be made the swap more often (``side_negative_share``; the shipped CLIP
-  was trained without it).
+  from positions alone, is made the swap half the time when a caption says a side
+  (``side_negative_share``): drawn at random among the relations, it was a rare lesson, and a CLIP
+  trained so heard "left of" and "right of" as nearly one sentence (notebook 08).
 * **Dusty drawings.** Guidance asks the CLIP about a sampler's x0_hat mid-trajectory, which is blurry
   and noisy, so part of each batch is dusted (q(x_t | x_0) at a random t) or blurred first.
 

@@ -204,13 +204,12 @@ class ClipTrainConfig:
     dusty_t_max: int = 600
     hard_negative_weight: float = 1.0  # the relation-swap term beside ClipLoss
     # left <-> right as the hard negative this share of the time when a caption says a side (else the swap is
-    # drawn at random among the relations a caption states, a rare lesson for left/right: the shipped CLIP
-    # hears the two sentences as one, cosine 0.9997, notebook 08), and the phrasings that leave near/far
-    # unsaid among the captions (scenes.loose). The shipped CLIP was trained without either; 0.5 and True
-    # made a CLIP that tells left from right (relation pairs 78 % -> 100 %, issue 15's notes), which the
-    # models that listen must then be re-trained to hear
-    side_negative_share: float = 0.0
-    loose_captions: bool = False
+    # drawn at random among the relations a caption states, a rare lesson for left/right), and the phrasings
+    # that leave near/far unsaid among the captions (scenes.loose). The CLIP shipped before 2026-11-29 had
+    # 0.0 / False: it told left/right relation pairs apart 78 % of the time and heard "to the left of" and
+    # "to the right of" as one sentence (cosine 0.9997); with these, 100 % (the card)
+    side_negative_share: float = 0.5
+    loose_captions: bool = True
     # bf16 autocast measured no faster at these widths (178 vs 179 ms a step at batch 128, AVX-512 bf16 CPU)
     precision: str = "fp32"
     seed: int = 0

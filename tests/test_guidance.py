@@ -90,10 +90,12 @@ def test_classifier_free_guidance_is_its_formula_in_one_batched_pass(model, word
 def test_guidance_scales_zero_and_one_are_the_unconditional_and_conditional_samples(model, words):
     p = clip.prompt(*words, PROMPT)
     cond, uncond = sample(model, 2, steps=5, seed=4, prompt=p), sample(model, 2, steps=5, seed=4)
+    assert (cond - uncond).abs().max() > 0.1  # the words change the drawing, so the two checks below can tell
+    # (the guided pass runs both halves in one doubled batch: another summation order, ~1e-4 after 5 steps)
     torch.testing.assert_close(sample(model, 2, steps=5, seed=4, prompt=p, guide=guidance.ClassifierFree(1.0)),
-                               cond, atol=1e-4, rtol=0)
+                               cond, atol=1e-3, rtol=0)
     torch.testing.assert_close(sample(model, 2, steps=5, seed=4, prompt=p, guide=guidance.ClassifierFree(0.0)),
-                               uncond, atol=1e-4, rtol=0)
+                               uncond, atol=1e-3, rtol=0)
 
 
 def test_no_guide_and_the_plain_guide_give_bit_identical_samples(model):
