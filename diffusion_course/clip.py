@@ -18,7 +18,7 @@ Two additions to plain CLIP training, both because of what the course asks of it
   (a hard negative, after NegCLIP, Yuksekgonul et al. 2023). Left <-> right, the one relation read
   from positions alone, is made the swap half the time when a caption says a side
   (``side_negative_share``): drawn at random among the relations, it was a rare lesson, and a CLIP
-  trained so heard "left of" and "right of" as nearly one sentence (notebook 08).
+  trained so (the one shipped before 2026-11-29) heard "left of" and "right of" as nearly one sentence.
 * **Dusty drawings.** Guidance asks the CLIP about a sampler's x0_hat mid-trajectory, which is blurry
   and noisy, so part of each batch is dusted (q(x_t | x_0) at a random t) or blurred first.
 
