@@ -50,6 +50,9 @@ class DiTConfig:
     # channels of a 3x3 conv stem before the pieces are cut (0: none, each piece is read on its own as in DiT):
     # every piece then starts from pixels that saw their neighbours across its edges (Xiao et al. 2021)
     stem: int = 0
+    # where each piece sits: "learned" (a table from small random numbers, as U-ViT) or "sincos" (fixed 2-D sines
+    # and cosines of row and column, as DiT: neighbouring pieces start out alike, and nothing has to be learned)
+    positions: str = "learned"
     cond_dim: int = 0
     context_dim: int = 0  # words: cross-attention in every block to the prompt's tokens (0: none)
     context_len: int = 0

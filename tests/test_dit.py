@@ -86,6 +86,28 @@ def test_a_conv_stem_lets_a_piece_see_across_its_edges():
         build(config.DiTConfig(stem=-1))
 
 
+def test_sine_cosine_positions_make_neighbours_alike_and_are_not_trained():
+    grid = 8  # 32 / 4: token k sits at row k // 8, column k % 8, the order patchify cuts the pieces in
+    fixed = randomised(config.DiTConfig(patch=4, width=32, depth=2, heads=2, positions="sincos"))
+    unit = torch.nn.functional.normalize(fixed.pos[0], dim=-1)
+    near = unit @ unit.T  # (N, N) cosine between places
+    rows, cols = torch.arange(grid ** 2) // grid, torch.arange(grid ** 2) % grid
+    apart = (rows[:, None] - rows[None]).abs() + (cols[:, None] - cols[None]).abs()  # steps between two places
+    assert near[apart == 1].mean() > near[apart == 4].mean() > near[apart == 12].mean()
+    assert near[3 * grid + 3, 3 * grid + 4] > near[3 * grid + 3, 3 * grid + 7]  # along a row
+    assert near[3 * grid + 3, 4 * grid + 3] > near[3 * grid + 3, 7 * grid + 3]  # down a column
+    assert all(p is not fixed.pos for p in fixed.parameters()) and "pos" not in fixed.state_dict()
+    learned = build(config.DiTConfig(patch=4, width=32, depth=2, heads=2))
+    assert any(p is learned.pos for p in learned.parameters()) and learned.pos.shape == fixed.pos.shape
+    x = torch.randn(2, 3, 32, 32)
+    again = build(config.DiTConfig(patch=4, width=32, depth=2, heads=2, positions="sincos"))
+    again.load_state_dict(fixed.state_dict())  # the table is not saved: every model of the shape computes the same
+    y = fixed(x, torch.tensor([5, 9]))
+    assert y.abs().max() > 0 and torch.equal(again.eval()(x, torch.tensor([5, 9])), y)
+    with pytest.raises(ValueError, match="positions"):
+        build(config.DiTConfig(positions="random"))
+
+
 def test_a_few_training_steps_reduce_the_loss():
     from diffusion_course import TrainConfig, Trainer, scenes
 

@@ -29,7 +29,7 @@ from torch import nn
 from ..config import DiTConfig
 from ..prompts import Prompt
 from .base import Denoiser
-from .layers import Attention, CrossAttention, HookPoint, TimeEmbedding, zero_init
+from .layers import Attention, CrossAttention, HookPoint, TimeEmbedding, grid_embedding, zero_init
 
 
 def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
@@ -73,7 +73,12 @@ class DiT(Denoiser):
         self.stem = nn.Sequential(nn.Conv2d(cfg.in_channels, cfg.stem, 3, padding=1), nn.GELU(approximate="tanh")) \
             if cfg.stem else None
         self.embed = nn.Linear(cfg.patch ** 2 * (cfg.stem or cfg.in_channels), cfg.width)
-        self.pos = nn.Parameter(torch.randn(1, n_tokens, cfg.width) * 0.02)  # learned positions
+        if cfg.positions == "learned":
+            self.pos = nn.Parameter(torch.randn(1, n_tokens, cfg.width) * 0.02)
+        elif cfg.positions == "sincos":  # fixed, so not saved: every model of this shape computes the same table
+            self.register_buffer("pos", grid_embedding(self.grid, cfg.width)[None], persistent=False)
+        else:
+            raise ValueError(f"positions is 'learned' or 'sincos', got {cfg.positions!r}")
         self.time = TimeEmbedding(cfg.width, cfg.width, cfg.cond_dim)
         self.blocks = nn.ModuleList(DiTBlock(cfg.width, cfg.heads, cfg.mlp_ratio, f"block.{i}", cfg.context_dim)
                                     for i in range(cfg.depth))

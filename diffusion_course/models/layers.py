@@ -41,6 +41,15 @@ def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10000.0) -
     return torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
 
 
+def grid_embedding(side: int, dim: int) -> torch.Tensor:
+    """Fixed 2-D sinusoidal positions of a side x side grid, row by row -> (side * side, dim): half the numbers
+    say the row, half the column (DiT, Peebles & Xie 2023), so neighbouring places start out alike."""
+    if dim % 4:
+        raise ValueError(f"2-D sine-cosine positions need a width divisible by 4, got {dim}")
+    rows, cols = torch.meshgrid(torch.arange(side), torch.arange(side), indexing="ij")
+    return torch.cat([timestep_embedding(rows.flatten(), dim // 2), timestep_embedding(cols.flatten(), dim // 2)], -1)
+
+
 def zero_init(layer: nn.Linear | nn.Conv2d) -> nn.Module:
     """Zero a layer's weight and bias, so the residual branch it ends starts as nothing (the block is the identity)."""
     nn.init.zeros_(layer.weight)
