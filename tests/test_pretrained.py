@@ -60,10 +60,10 @@ def test_dit_card_keeps_its_quality_curve():
 # ----------------------------------------------------------------------------- models that listen
 
 # per model that listens: (which challenge prompt, guidance scale, least composition told it, least lead over
-# itself told nothing and over its unconditional ancestor), 48 drawings, DDIM-25. The bench (64 per cell) read
-# Team CNN at 77 % on the story's sentence with scale 3. Team Transformers draws that sentence too lumpily for the
-# judge (2-3 %), so it is held to the sentence it draws best: "the pup beside a rocket standing far from the
-# moon", 22 % at scale 1 in the bench (its ancestor never saw a rocket standing)
+# itself told nothing and over its unconditional ancestor), 48 drawings, DDIM-25. The bench (128 per cell) read
+# Team CNN at 78 % on the story's sentence with scale 3. Team Transformers draws that sentence too lumpily for the
+# judge (1-5 %), so it is held to the sentence it draws best: "the pup beside a rocket standing far from the
+# moon", 24 % at scale 1 in the bench (its ancestor never saw a rocket standing)
 WORDS_COMPOSE = {"unet-words": (0, 3.0, 0.75, 0.3), "dit-words": (3, 1.0, 0.2, 0.2)}
 
 
