@@ -246,7 +246,9 @@ PRESETS: dict[str, object] = {
     "template-labels-tiny": TemplateConfig(channels=(16, 32, 32), blocks=1, cond_dim=len(DESCRIPTION)),
     # time to quality (budgets.py): the shapes that did best per training TFLOP among those measured (bench/RESULTS.md)
     "unet-fast": UNetConfig(channels=(24, 48, 48), blocks=1),
-    "dit-fast": DiTConfig(patch=4),  # dit-scenes' width and depth on 4 x 4 pieces: 64 tokens instead of 256
+    # dit-scenes' width and depth on 4 x 4 pieces (64 tokens instead of 256), told where each piece sits by fixed
+    # sine-cosine positions, as in DiT: at 100 TFLOP 18 % recognisable against 5 % with learned ones (2026-11-29)
+    "dit-fast": DiTConfig(patch=4, positions="sincos"),
     "latent-unet-tiny": UNetConfig(image_size=8, in_channels=4, channels=(16, 32), blocks=1, attn_levels=(1,),
                                    autoencoder="ae-scenes"),  # for tests and the notebook's live run
 }
