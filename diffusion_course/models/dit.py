@@ -1,10 +1,11 @@
 """Team Transformers: a small Diffusion Transformer (DiT, Peebles & Xie 2023) — puzzle patchers.
 
-The image is cut into p x p patches (puzzle pieces), each becomes a token with a learned
-position embedding, and every block lets every token compare itself with every other
-(self-attention). The step t conditions each block through adaLN-zero: a LayerNorm whose
-shift, scale and residual gate are predicted from the time embedding, with the gate
-initialised to zero so that a fresh block is the identity.
+The image is cut into p x p patches (puzzle pieces), each becomes a token plus a position
+embedding (``DiTConfig.positions``: learned from data, or DiT's fixed 2-D sines and cosines),
+and every block lets every token compare itself with every other (self-attention). The step t
+conditions each block through adaLN-zero: a LayerNorm whose shift, scale and residual gate are
+predicted from the time embedding, with the gate initialised to zero so that a fresh block is the
+identity.
 
 Optional long skips between shallow and deep blocks (U-ViT, Bao et al. 2023) help small
 transformers at this scale. An optional conv stem (``DiTConfig.stem``, "early convolutions", Xiao et
