@@ -32,7 +32,7 @@ from .checkpoints import CheckpointError, load_pretrained
 from .guidance import ClassifierFree, ClipGuidance
 from .models.base import evaluating
 from .samplers import sample_many
-from .scoreboard import by_scale, interval
+from .scoreboard import DIVERSITY_FLOOR, by_scale, interval
 
 TEAMS = {"Team CNN": {"cfg": "unet-words", "clip": "unet-scenes"},
          "Team Transformers": {"cfg": "dit-words", "clip": "dit-scenes"}}
@@ -177,15 +177,19 @@ def listening(model, words, sentence: str = EVERY_RELATION, n: int = 64, t: int 
             for i, (r, s) in enumerate(swapped.items())}
 
 
-def best(scores: list[Score], kind: str = "cfg") -> dict[str, dict]:
-    """Per team, the scale with the highest composition averaged over the prompts, and its figures."""
+def best(scores: list[Score], kind: str = "cfg", floor: float = DIVERSITY_FLOOR) -> dict[str, dict]:
+    """Per team, the scale with the highest composition averaged over the prompts among the scales whose mean
+    diversity keeps ``floor`` (louder guidance buys composition with variety), and its figures. When no scale
+    keeps the floor, the best of all of them, with ``keeps_floor`` False."""
     rows, out = as_dicts(scores), {}
     for team in dict.fromkeys(s["team"] for s in rows if s["kind"] == kind):
         curve = by_scale(rows, team, kind)
-        scale = max(curve, key=lambda s: curve[s]["composition"])
+        fair = [s for s in curve if curve[s]["diversity"] >= floor] or list(curve)
+        scale = max(fair, key=lambda s: curve[s]["composition"])
         worst = min((c for c in rows if c["team"] == team and c["kind"] == kind and c["scale"] == scale),
                     key=lambda c: c["composition"])
         out[team] = {"scale": scale, **{k: curve[scale][k] for k in ("composition", "recognisable", "diversity")},
+                     "keeps_floor": curve[scale]["diversity"] >= floor,
                      "worst_prompt": worst["prompt"], "worst_composition": worst["composition"]}
     return out
 

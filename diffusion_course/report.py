@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .scoreboard import DIVERSITY_FLOOR
+
 
 @dataclass(frozen=True)
 class Goal:
@@ -46,7 +48,7 @@ GOALS = {
     # drawing from words (composition.py): classifier-free guidance's cost, the best team at its best scale
     "cfg_cost": Goal("words", "cfg_ratio", 2.05, True, "{:g}x an unguided step"),
     "composition": Goal("words", "best_composition", 0.90, False, "{:.0%} composition (best team, best scale)"),
-    "composition_diversity": Goal("words", "best_diversity", 0.8, False, "{:g} of real scenes' diversity"),
+    "composition_diversity": Goal("words", "best_diversity", DIVERSITY_FLOOR, False, "{:g} of real scenes' diversity"),
     # the latent sketchbook (sketching.py): the shipped autoencoder's reconstructions, the latent model's
     # recognisable rate below the pixel U-Net's (points), and its training time to 90 % as a share of the pixel one's
     "sketchbook_reconstruction": Goal("sketchbook", "autoencoder_recognisable", 0.98, False,

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 
 Z95 = 1.96
+# the goal's floor on variety: a scale is a fair pick only if its drawings keep this share of real scenes' diversity
+DIVERSITY_FLOOR = 0.8
 
 
 def interval(p: float, n: int) -> float:

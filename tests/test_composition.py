@@ -21,15 +21,21 @@ def test_the_interval_is_the_normal_approximation():
     assert scoreboard.interval(0.9, 128) == pytest.approx(1.96 * math.sqrt(0.09 / 128))
 
 
-def test_best_picks_the_scale_with_the_highest_mean_composition():
-    def cell(prompt, scale, c, team="Team CNN"):
-        return composition.Score(team, "m", prompt, "cfg", scale, 10, c, 0.0, 1.0, 1.0)
+def test_best_picks_the_scale_with_the_highest_mean_composition_that_keeps_the_diversity_floor():
+    def cell(prompt, scale, c, team="Team CNN", diversity=1.0):
+        return composition.Score(team, "m", prompt, "cfg", scale, 10, c, 0.0, 1.0, diversity)
 
     scores = [cell(MAIN, 1.0, 0.2), cell(BESIDE, 1.0, 0.9), cell(MAIN, 3.0, 0.6), cell(BESIDE, 3.0, 0.7),
+              cell(MAIN, 5.0, 0.9, diversity=0.9), cell(BESIDE, 5.0, 0.9, diversity=0.6),  # mean diversity 0.75
               cell(MAIN, 1.0, 0.1, "Team Transformers")]
     best = composition.best(scores)
     assert best["Team CNN"]["scale"] == 3.0 and best["Team CNN"]["composition"] == pytest.approx(0.65)
-    assert best["Team CNN"]["worst_prompt"] == MAIN and best["Team Transformers"]["composition"] == 0.1
+    assert best["Team CNN"]["keeps_floor"] and best["Team CNN"]["worst_prompt"] == MAIN
+    assert best["Team Transformers"]["composition"] == 0.1
+    loose = composition.best(scores, floor=0.7)  # a lower floor lets the loudest scale in
+    assert loose["Team CNN"]["scale"] == 5.0 and loose["Team CNN"]["diversity"] == pytest.approx(0.75)
+    strict = composition.best(scores, floor=1.5)  # no scale keeps it: the best of all, and it says so
+    assert strict["Team CNN"]["scale"] == 5.0 and not strict["Team CNN"]["keeps_floor"]
 
 
 def test_real_scenes_of_a_prompt_compose_and_those_of_another_mostly_do_not(judge):
