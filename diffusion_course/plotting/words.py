@@ -322,8 +322,9 @@ def tradeoff(words: dict, title: str | None = None):
 
 def best_scales(words: dict) -> dict:
     """Print each team's best guidance scale of each kind (``bench``'s ``best`` and ``best_clip``: the highest
-    composition averaged over the prompts) with its composition (±95 %), recognisable rate, diversity and
-    worst prompt; the judge's ceiling on real scenes last. Returns the rows."""
+    composition averaged over the prompts among the scales that keep the diversity floor) with its composition
+    (±95 %), recognisable rate, diversity and worst prompt; the judge's ceiling on real scenes last.
+    Returns the rows."""
     rows = {}
     for kind, key in (("cfg", "best"), ("clip", "best_clip")):
         for team, b in words.get(key, {}).items():
