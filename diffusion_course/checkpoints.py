@@ -124,6 +124,18 @@ def card(name: str) -> dict:
     return json.loads(path.read_text())
 
 
+def lineage(name: str) -> list[dict]:
+    """The cards of a shipped model and of every model it was trained from (each card's ``init_from``), the first
+    ancestor first: ``[c["name"] for c in lineage("unet-words")]`` -> unet-scenes, unet-words-20k, unet-words-100k,
+    unet-words."""
+    cards = [card(name)]
+    while up := cards[0].get("train_config", {}).get("init_from", ""):
+        if any(c["name"] == up for c in cards):
+            raise CheckpointError(f"the cards of {name} go round in a circle at {up}: fix its init_from")
+        cards.insert(0, card(up))
+    return cards
+
+
 def load_pretrained(name: str, device: str | torch.device | None = None):
     """A shipped model from ``data/`` by name, e.g. ``load_pretrained("unet-scenes")``."""
     path = DATA_DIR / f"{name}.safetensors"

@@ -260,7 +260,14 @@ TRAIN_PRESETS: dict[str, TrainConfig] = {
     # fine-tuned from the shipped unconditional models on scene world 2 with captions
     # in a fifth of the captions of scenes with a rocket and a moon, near/far is left unsaid: without them
     # "a rocket flying to the left of the moon" drew no moon
-    "unet-words": TrainConfig(steps=8000, lr=1e-3, warmup=100, init_from="unet-scenes", unsaid_share=0.2),
+    "unet-words-20k": TrainConfig(steps=8000, lr=1e-3, warmup=100, init_from="unet-scenes", unsaid_share=0.2),
+    # then on fresh scenes, twice, each a short cosine from a lower peak: 100,000 new scenes, then 200,000 more
+    # (each scene seen a few times instead of 25). Mean composition on the challenge at scale 5, 128 drawings a
+    # prompt: 87 % after the first stage, 89 % after the second, 91 % after the third (2026-12-04)
+    "unet-words-100k": TrainConfig(steps=4000, lr=4e-4, warmup=100, init_from="unet-words-20k", unsaid_share=0.2,
+                                   pool_size=100000, seed=1),
+    "unet-words": TrainConfig(steps=4000, lr=3e-4, warmup=100, init_from="unet-words-100k", unsaid_share=0.2,
+                              pool_size=200000, seed=2),
     "dit-words": TrainConfig(steps=2500, lr=7e-4, warmup=100, init_from="dit-scenes"),
     "unet-64": TrainConfig(steps=20000, lr=1e-3, warmup=500, checkpoint_every=1000),
     "latent-unet": TrainConfig(steps=6000, lr=1e-3, warmup=200),

@@ -1,5 +1,7 @@
 """The shipped denoisers (Team CNN and Team Transformers): they load by name, sample through the
 common sampler, and have learned."""
+import itertools
+
 import pytest
 import torch
 
@@ -80,7 +82,32 @@ def test_a_model_that_listens_composes_what_it_is_told(name):
     prompt = scenes.CHALLENGE_PROMPTS[which]
     told = composition.draw(model, prompt, "cfg", scale, 48, words, seed=5, steps=25)
     untold = sample(model, 48, steps=25, seed=5)  # the null prompt
-    ancestor = sample(load_pretrained(card["train_config"]["init_from"], "cpu"), 48, steps=25, seed=5)
+    root = checkpoints.lineage(name)[0]["name"]  # the unconditional model it was first trained from
+    assert root in SHIPPED
+    ancestor = sample(load_pretrained(root, "cpu"), 48, steps=25, seed=5)
     rate = {k: metrics.matches(metrics.read(judge, x), prompt).float().mean().item()
             for k, x in (("told", told), ("untold", untold), ("ancestor", ancestor))}
     assert rate["told"] >= least and rate["told"] >= max(rate["untold"], rate["ancestor"]) + lead, rate
+
+
+def test_team_cnn_that_listens_was_made_by_its_recipes():
+    """unet-words was trained in stages, each from the shipped model before it (its card's init_from): every stage
+    is shipped with a card whose recipe is the training preset of its name, so the commands on the cards remake it."""
+    stages = checkpoints.lineage("unet-words")
+    assert [c["name"] for c in stages] == ["unet-scenes", "unet-words-20k", "unet-words-100k", "unet-words"]
+    for before, c in itertools.pairwise(stages):
+        assert config.TrainConfig(**c["train_config"]) == config.TRAIN_PRESETS[c["name"]]
+        assert c["train_config"]["init_from"] == before["name"] and c["complete"]
+        assert c["command"].startswith("python -m diffusion_course train --preset unet-words")
+        load_pretrained(c["name"], "cpu")  # shipped beside its card
+
+
+def test_a_lineage_that_goes_round_in_a_circle_is_refused(tmp_path, monkeypatch):
+    """Two cards that name each other as init_from: a clear error, not an endless walk."""
+    import json
+
+    for name, up in (("a", "b"), ("b", "a")):
+        (tmp_path / f"{name}.json").write_text(json.dumps({"name": name, "train_config": {"init_from": up}}))
+    monkeypatch.setattr(checkpoints, "DATA_DIR", tmp_path)
+    with pytest.raises(checkpoints.CheckpointError, match="circle"):
+        checkpoints.lineage("a")
