@@ -30,6 +30,10 @@ class UNetConfig:
     context_len: int = 0
     schedule: str = "cosine"
     T: int = 1000
+    # what the network's last layer says: "eps", the noise (Ho et al. 2020), or "v", the velocity
+    # sqrt(alpha_bar) eps - sqrt(1 - alpha_bar) x0 (Salimans & Ho 2022), turned into the noise before it leaves
+    # the model, so every sampler reads eps either way
+    prediction: str = "eps"
     autoencoder: str = ""  # a latent model: the shipped autoencoder (data/NAME) whose latents it denoises
     kind: str = "unet"
 
@@ -58,6 +62,10 @@ class DiTConfig:
     context_len: int = 0
     schedule: str = "cosine"
     T: int = 1000
+    # what the network's last layer says: "eps", the noise (Ho et al. 2020), or "v", the velocity
+    # sqrt(alpha_bar) eps - sqrt(1 - alpha_bar) x0 (Salimans & Ho 2022), turned into the noise before it leaves
+    # the model, so every sampler reads eps either way
+    prediction: str = "eps"
     autoencoder: str = ""  # a latent model: the shipped autoencoder (data/NAME) whose latents it denoises
     kind: str = "dit"
 

@@ -93,6 +93,13 @@ def predict_x0(x_t: torch.Tensor, eps: torch.Tensor, alpha_bar_t: torch.Tensor) 
     return (x_t - (1 - ab).sqrt().to(x_t.dtype) * eps) / ab.sqrt().to(x_t.dtype)
 
 
+def eps_from_v(x_t: torch.Tensor, v: torch.Tensor, alpha_bar_t: torch.Tensor) -> torch.Tensor:
+    """The noise named by a velocity v = sqrt(alpha_bar_t) eps - sqrt(1 - alpha_bar_t) x0 (Salimans & Ho 2022):
+    eps = sqrt(alpha_bar_t) v + sqrt(1 - alpha_bar_t) x_t. ``alpha_bar_t`` broadcasts against x_t."""
+    ab = torch.as_tensor(alpha_bar_t)
+    return ab.sqrt().to(x_t.dtype) * v + (1 - ab).sqrt().to(x_t.dtype) * x_t
+
+
 def linear(T: int = 1000, beta_start: float = 1e-4, beta_end: float = 0.02) -> Schedule:
     """DDPM's schedule: beta_t rises linearly from beta_start to beta_end
     (values for T = 1000; rescaled for other T so the total dusting is similar)."""

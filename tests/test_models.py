@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 import torch
 
@@ -17,6 +19,23 @@ def test_fresh_unet_predicts_zero_noise():
     # the output conv starts at zero, so training starts from eps_hat = 0 (loss = 1)
     model = build("unet-tiny")
     assert model(torch.randn(2, 3, 32, 32), 5).abs().max() == 0
+
+
+@pytest.mark.parametrize("preset", ["unet-tiny", "dit-tiny"])
+def test_a_model_whose_last_layer_says_v_hands_back_the_noise_v_names(preset):
+    torch.manual_seed(0)
+    says_eps = build(preset)
+    for p in says_eps.parameters():  # (a fresh model's last layer is zero: make every layer speak)
+        torch.nn.init.normal_(p, std=0.05)
+    says_v = build(dataclasses.replace(config.preset(preset), prediction="v"))
+    says_v.load_state_dict(says_eps.state_dict())
+    x_t, t = torch.randn(3, 3, 32, 32), torch.tensor([0, 400, 999])
+    ab = says_v.schedule.alpha_bar[t].float().view(-1, 1, 1, 1)
+    v = says_eps(x_t, t)  # what the shared layers say
+    assert torch.allclose(says_v(x_t, t), ab.sqrt() * v + (1 - ab).sqrt() * x_t, atol=1e-5)
+    assert not torch.allclose(says_v(x_t, t), v, atol=1e-2)
+    with pytest.raises(ValueError, match="prediction is 'eps' or 'v'"):
+        build(dataclasses.replace(config.preset(preset), prediction="x0"))(x_t, t)
 
 
 def test_taps_are_found_in_the_module_tree_with_their_kinds():

@@ -91,3 +91,12 @@ def test_predict_x0_inverts_the_shortcut():
     x_t = s.q_sample(x0, t, eps)
     ab = s.alpha_bar[t].view(-1, 1, 1, 1)
     assert torch.allclose(schedules.predict_x0(x_t, eps, ab), x0, atol=1e-3)
+
+
+def test_eps_from_v_names_the_noise_that_was_mixed_in():
+    s = schedules.cosine()
+    x0, eps = torch.rand(4, 3, 8, 8) * 2 - 1, torch.randn(4, 3, 8, 8)
+    t = torch.tensor([0, 300, 700, 999])
+    ab = s.alpha_bar[t].float().view(-1, 1, 1, 1)
+    v = ab.sqrt() * eps - (1 - ab).sqrt() * x0  # Salimans & Ho 2022
+    assert torch.allclose(schedules.eps_from_v(s.q_sample(x0, t, eps), v, ab), eps, atol=1e-5)

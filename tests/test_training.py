@@ -170,6 +170,25 @@ def test_the_loss_is_algorithm_1_with_min_snr_weights():
     assert torch.allclose(tr.loss_at(x0, t, eps), by_hand, atol=1e-6)
 
 
+def test_min_snr_on_the_noise_of_a_v_model_is_min_snr_on_v():
+    """Salimans & Ho's v: ||eps_hat - eps||^2 = alpha_bar ||v_hat - v||^2, so the trainer's weight
+    min(SNR, gamma) / SNR on the noise is Hang et al.'s min(SNR, gamma) / (SNR + 1) on v."""
+    cfg = config.UNetConfig(channels=(16, 32, 32), blocks=1, prediction="v")
+    tr = Trainer(cfg, TrainConfig(precision="fp32", min_snr_gamma=2.0), pool=scenes.ScenePool(8), progress=False)
+    for p in tr.model.parameters():
+        torch.nn.init.normal_(p, std=0.05)
+    x0 = tr.pool.sample(4)
+    t, eps = torch.tensor([0, 250, 600, 999]), torch.randn(4, 3, 32, 32)
+    s = tr.model.schedule
+    ab, snr = s.alpha_bar[t].float().view(4, 1, 1, 1), s.snr[t].float()
+    x_t = ab.sqrt() * x0 + (1 - ab).sqrt() * eps
+    eps_hat = tr.model(x_t, t)
+    v_hat = (eps_hat - (1 - ab).sqrt() * x_t) / ab.sqrt()  # what its last layer said
+    v = ab.sqrt() * eps - (1 - ab).sqrt() * x0
+    by_hand = (snr.clamp(max=2.0) / (snr + 1) * (v_hat - v).square().mean((1, 2, 3))).mean()
+    assert torch.allclose(tr.loss_at(x0, t, eps), by_hand, rtol=1e-3)
+
+
 def test_the_loss_noises_exactly_as_the_trainer_always_has():
     """The loss uses the schedule's q_sample; it must match, bit for bit, the float32 alpha_bar form
     the shipped models were trained with, so that a re-run of their recipe reproduces them."""

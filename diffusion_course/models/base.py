@@ -1,7 +1,9 @@
 """What every denoiser shares: a config, the schedule it was trained for, and named taps.
 
 A denoiser is called as ``model(x_t, t, cond=None, prompt=None) -> eps_hat`` (Ho et al. 2020: the
-network predicts the noise eps that was mixed into x_t). A *described* model (``cond_dim`` > 0, no
+network predicts the noise eps that was mixed into x_t). A network whose last layer says the velocity v instead
+(``config.prediction`` "v", Salimans & Ho 2022) hands back the noise that v names (``eps_hat``), so samplers,
+guidance and the loss read eps either way. A *described* model (``cond_dim`` > 0, no
 words) reads a scene description, ``scenes.describe``'s vector, as ``cond``; the zero vector says nothing.
 A model that *listens*
 (``config.context_dim`` > 0) reads a ``prompts.Prompt``; without one it reads its null prompt, the
@@ -151,6 +153,16 @@ class Denoiser(nn.Module):
 
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+    def eps_hat(self, out: torch.Tensor, x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """The network's last layer ``out`` read as the noise it names (``config.prediction``): itself for "eps";
+        for "v", the noise of that velocity (``schedules.eps_from_v``)."""
+        kind = getattr(self.config, "prediction", "eps")
+        if kind == "eps":
+            return out
+        if kind == "v":
+            return schedules.eps_from_v(x_t, out, self.schedule.at(self.schedule.alpha_bar, t, x_t))
+        raise ValueError(f"prediction is 'eps' or 'v', got {kind!r}")
 
     def check_input(self, x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         c, s = self.config.in_channels, self.config.image_size

@@ -129,5 +129,5 @@ class DiT(Denoiser):
             if self.skips is not None and i < half:
                 saved.append(x)
         shift, scale = self.ada_out(c).chunk(2, dim=-1)
-        eps_hat = self.unpatchify(self.unembed(modulate(self.norm_out(x), shift, scale)))  # (B, C, H, W)
-        return eps_hat + self.conv_out(eps_hat) if self.conv_out is not None else eps_hat
+        out = self.unpatchify(self.unembed(modulate(self.norm_out(x), shift, scale)))  # (B, C, H, W)
+        return self.eps_hat(out + self.conv_out(out) if self.conv_out is not None else out, x_t, t)

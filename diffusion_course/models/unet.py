@@ -116,4 +116,4 @@ class UNet(Denoiser):
             h = level(torch.cat([h, skips.pop()], dim=1), emb, words)
             if i < len(self.upsample):
                 h = self.upsample[i](F.interpolate(h, scale_factor=2, mode="nearest"))  # double H, W
-        return self.conv_out(F.silu(self.norm_out(h)))  # eps_hat (B, C, H, W)
+        return self.eps_hat(self.conv_out(F.silu(self.norm_out(h))), x_t, t)  # (B, C, H, W)
