@@ -491,6 +491,7 @@ def main(quick: bool = False, out: Path = Path("bench"), only: str | None = None
                              f"({'with' if results['quick'] else 'without'} --quick)")
         results[only] = SECTIONS[only](QUICK if quick else FULL)
         results[only]["date"] = time.strftime("%Y-%m-%d %H:%M")
+        results[only]["machine"] = checkpoints.machine()  # (it may not be the machine the other sections ran on)
         results = check_goals(results)
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")

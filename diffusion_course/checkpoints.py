@@ -19,6 +19,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 
 from . import config as config_mod
+from . import precision
 from .models import build
 
 DATA_DIR = Path(os.environ.get("DIFFUSION_COURSE_DATA", Path(__file__).resolve().parent.parent / "data"))
@@ -164,5 +165,6 @@ def machine() -> str:
                 break
     except OSError:
         pass
+    units = precision.vector_units()
     gpu = f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""
-    return f"{cpu}, {os.cpu_count()} cores{gpu}, torch {torch.__version__}"
+    return f"{cpu}{f' ({units})' if units else ''}, {os.cpu_count()} cores{gpu}, torch {torch.__version__}"

@@ -253,7 +253,10 @@ PRESETS: dict[str, object] = {
     "unet-labels-tiny": UNetConfig(channels=(16, 32, 32), blocks=1, cond_dim=len(DESCRIPTION)),
     "template-labels-tiny": TemplateConfig(channels=(16, 32, 32), blocks=1, cond_dim=len(DESCRIPTION)),
     # time to quality (budgets.py): the shapes that did best per training TFLOP among those measured (bench/RESULTS.md)
-    "unet-fast": UNetConfig(channels=(24, 48, 48), blocks=1),
+    # its last layer says the velocity v (Salimans & Ho 2022), not the noise: on its recipe 32 % recognisable at 25
+    # TFLOP and 74 % at 50 against 15 % and 45 % for eps (85 % and 87 % at 100; single runs, 2026-12-06 v in fp32 on
+    # an AVX2 machine, eps in bf16 on an AVX-512 one: bench/RESULTS.md has the measured curve)
+    "unet-fast": UNetConfig(channels=(24, 48, 48), blocks=1, prediction="v"),
     # dit-scenes' width and depth on 4 x 4 pieces (64 tokens instead of 256), told where each piece sits by fixed
     # sine-cosine positions, as in DiT: at 100 TFLOP 18 % recognisable against 5 % with learned ones (2026-11-29)
     "dit-fast": DiTConfig(patch=4, positions="sincos"),

@@ -11,13 +11,27 @@ from pathlib import Path
 import torch
 
 
-def cpu_has_native_bf16() -> bool:
-    """True where the CPU has bf16 instructions (AVX512-BF16 or AMX), which make bf16 autocast pay."""
+def cpu_flags() -> str:
+    """The CPU's feature flags as /proc/cpuinfo lists them ("" where it cannot be read)."""
     try:
-        flags = Path("/proc/cpuinfo").read_text()
+        return Path("/proc/cpuinfo").read_text()
     except OSError:
-        return False
+        return ""
+
+
+def cpu_has_native_bf16(flags: str | None = None) -> bool:
+    """True where the CPU has bf16 instructions (AVX512-BF16 or AMX), which make bf16 autocast pay."""
+    flags = cpu_flags() if flags is None else flags
     return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def vector_units(flags: str | None = None) -> str:
+    """The widest vector instructions the CPU has, in words ("AVX-512 with bf16", "AVX-512", "AVX2", or ""):
+    two machines with the same name can differ here, and their seconds with it."""
+    words = (cpu_flags() if flags is None else flags).split()
+    if "avx512f" in words:
+        return "AVX-512 with bf16" if cpu_has_native_bf16(" ".join(words)) else "AVX-512"
+    return "AVX2" if "avx2" in words else ""
 
 
 def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:

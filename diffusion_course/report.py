@@ -207,7 +207,8 @@ def budgets_markdown(b: dict) -> list[str]:
     heads = [f"{x:g} TFLOP" for x in b["budgets"]]
     lines = ["", f"Time to quality: each preset trained from scratch on scene world {b['world']} with its recipe, "
                  f"read at each training budget by {b['probe_images']} drawings (DDIM-{b['probe_steps']}, eta 1; "
-                 f"judge v{b['judge']}): recognisable, and training seconds on this machine in brackets. A recipe "
+                 f"judge v{b['judge']}): recognisable, and training seconds in brackets, on "
+                 f"{b['machine'] + ' on ' + b['date'] if 'machine' in b else 'this machine'}. A recipe "
                  "that ends before a budget is read at its end (the budget's column, its own TFLOP); one longer than "
                  "the largest budget is cut there. Plot: `budgets.png`.", "",
              "| preset (recipe) | parameters | GFLOP per step (batch) | precision | pool ready (drawn or cached) | "

@@ -3,7 +3,7 @@ import json
 import pytest
 import torch
 
-from diffusion_course import bench, budgets, report, stepping
+from diffusion_course import bench, budgets, checkpoints, report, stepping
 
 
 def test_bench_quick_writes_a_valid_results_file(tmp_path):
@@ -84,6 +84,9 @@ def test_bench_quick_writes_a_valid_results_file(tmp_path):
             ends = p["step"] == c["recipe_steps"] and p["tflop"] <= p["budget"]
             assert ends or p["budget"] <= p["tflop"] < p["budget"] + c["gflop_per_step"] / 1e3
     assert "Time to quality" in md and "Time-to-quality goal" in md and (tmp_path / "budgets.png").stat().st_size
+    assert "on this machine" in "\n".join(report.budgets_markdown(r["budgets"]))  # (measured with the rest)
+    alone = "\n".join(report.budgets_markdown({**r["budgets"], "machine": "a CPU (AVX2)", "date": "2026-12-06"}))
+    assert "on a CPU (AVX2) on 2026-12-06" in alone
     w = r["words"]
     if "skipped" not in w:
         assert w["cfg_cost"]["ratio"] > 0 and w["cfg_ratio"] == w["cfg_cost"]["ratio"]
@@ -94,6 +97,7 @@ def test_bench_quick_writes_a_valid_results_file(tmp_path):
         # one section re-measured into the same file; the others are kept as they were
         again = bench.main(quick=True, out=tmp_path, only="words")
         assert again["training"] == r["training"] and again["words"]["date"] and "date" not in w
+        assert again["words"]["machine"] == checkpoints.machine()
         with pytest.raises(ValueError, match="holds quick results"):
             bench.main(quick=False, out=tmp_path, only="words")
 

@@ -8,6 +8,7 @@ from safetensors.torch import load_file, save_file
 
 from diffusion_course import build, checkpoints, config, load_model, load_pretrained, metrics, scenes, schedules
 from diffusion_course.config import TrainConfig
+from diffusion_course.precision import cpu_has_native_bf16, vector_units
 from diffusion_course.training import Trainer, lr_at, min_snr_weight
 
 TINY = config.preset("unet-tiny")
@@ -123,6 +124,15 @@ def test_bf16_autocast_trains(pool):
     assert tr.autocast_dtype == torch.bfloat16 and all(torch.isfinite(torch.tensor(tr.losses)))
     with pytest.raises(ValueError, match="precision"):
         Trainer(TINY, cfg(precision="fp8"), pool=pool, progress=False)
+
+
+def test_the_machine_is_named_with_its_widest_vector_instructions():
+    """Two CPUs of one name can differ in what makes bf16 pay (seconds move with it): the flags tell them apart."""
+    assert vector_units("fpu sse2 avx avx2 fma") == "AVX2"
+    assert vector_units("avx2 avx512f avx512bw") == "AVX-512"
+    assert vector_units("avx2 avx512f avx512_bf16") == "AVX-512 with bf16"
+    assert vector_units("fpu sse2") == "" and not cpu_has_native_bf16("avx2 avx512f")
+    assert vector_units() in checkpoints.machine()
 
 
 def test_save_and_load_round_trip(tmp_path):
