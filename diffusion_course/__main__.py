@@ -299,7 +299,8 @@ def cmd_gan(args) -> None:
     out = Path(args.out or checkpoints.DATA_DIR / "gan-scenes")
     judge = checkpoints.load_pretrained("judge", "cpu")
     trainer = adversarial.GANTrainer(model_cfg, recipe, run_dir=out.with_name(out.name + ".run"),
-                                     probe=metrics.probe(judge, draw=adversarial.sample), probe_every=args.probe_every)
+                                     probe=metrics.probe(judge, args.probe_images, draw=adversarial.sample),
+                                     probe_every=args.probe_every)
     print(f"tiny GAN: {trainer.gan.num_params():,} parameters, {recipe.steps} steps, resuming at step {trainer.step}")
     trainer.run(minutes=args.minutes)
     if trainer.step < recipe.steps:
@@ -310,7 +311,7 @@ def cmd_gan(args) -> None:
           f"probed every {args.diffusion_probe_every} steps")
     # (no step count: the rival trains until its training seconds match the GAN's, at the recipe's peak rate)
     rival = Trainer(args.against, config.TrainConfig(steps=10 ** 6, seed=recipe.seed), progress=False,
-                    probe=metrics.probe(judge), probe_every=args.diffusion_probe_every)
+                    probe=metrics.probe(judge, args.probe_images), probe_every=args.diffusion_probe_every)
     rival.measure()  # (at step 0, as the GAN's curve starts from its first probe)
     with tqdm(total=round(seconds), desc=f"{args.against}, training seconds", unit="s") as bar:
         while rival.elapsed < seconds:  # (the probes' time is not counted in its training seconds)
@@ -320,7 +321,7 @@ def cmd_gan(args) -> None:
             "command": command_line(), "seed": recipe.seed, "scene_world": scenes.WORLD, "steps": trainer.step,
             "parameters": trainer.gan.num_params(), "train_seconds": round(trainer.elapsed, 1),
             "machine": checkpoints.machine(), "threads": torch.get_num_threads(),
-            "curve": trainer.curve, "curve_judge_version": judge.config.version,
+            "curve": trainer.curve, "curve_judge_version": judge.config.version, "probe_images": args.probe_images,
             "diffusion": {"preset": args.against, "steps": rival.step, "train_seconds": round(rival.elapsed, 1),
                           "precision": str(rival.autocast_dtype or "fp32")},
             "diffusion_curve": rival.curve, "date": time.strftime("%Y-%m-%d")}
@@ -416,6 +417,8 @@ def main(argv=None) -> None:
     g.add_argument("--probe-every", type=number(int, 1), default=500, help="GAN steps between probes")
     g.add_argument("--against", default="unet-small", help="the diffusion preset given the same seconds")
     g.add_argument("--diffusion-probe-every", type=number(int, 1), default=100)
+    g.add_argument("--probe-images", type=number(int, 2), default=metrics.PROBE_IMAGES,
+                   help=f"drawings per probe, for both curves (default {metrics.PROBE_IMAGES})")
     g.add_argument("--batchnorm", action="store_true", help="DCGAN's BatchNorm in the generator")
     g.add_argument("--out", help="output path without suffix (default data/gan-scenes)")
     g.set_defaults(func=cmd_gan)

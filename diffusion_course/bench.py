@@ -68,6 +68,7 @@ class Sizes:
     team_images: int = 16  # each team's timed DDIM batch
     probe_images: int = metrics.PROBE_IMAGES  # each team's final probe, as in the cards' curves
     quality_images: int = 256  # images per model in the quality table
+    quality_steps: int = 50  # their DDIM steps (eta 1)
     train_pool: int = 20000  # the denoisers' training scenes that memorisation compares against
     clip_images: int = 1024  # held-out scenes for the tiny CLIP's retrieval (in groups of 32) and relation pairs
     # drawing from words (composition.py): drawings per team, prompt, kind of guidance and scale. The sweep's
@@ -108,7 +109,7 @@ class Sizes:
 
 FULL = Sizes()
 QUICK = Sizes(matmul=512, train_batch=16, train_reps=2, team_batch=16, team_reps=1, steps=10, reps=1,
-              team_images=4, probe_images=16, quality_images=32, train_pool=1000,
+              team_images=4, probe_images=16, quality_images=32, quality_steps=20, train_pool=1000,
               clip_images=64, words_images=8, words_steps=5, cfg_scales=(1.0, 4.0), clip_scales=(0.0, 30.0),
               clip_prompt=0, clip_guided_images=8, words_prompts=1, showing_images=8, fork_images=2, forks=2,
               held_out_images=64, stepping_images=8, stepping_steps=(5, 10), drawing_scenes=256,
@@ -235,8 +236,9 @@ def bench_teams(training: dict[str, dict], sizes: Sizes = FULL) -> dict:
     return {"teams": teams, "equal_budget": rows, "probe_images": sizes.probe_images, "judge": judge.config.version}
 
 
-def bench_quality(n: int, train_pool: int) -> dict:
-    """Sample-quality metrics of every shipped denoiser, and of an untrained one as the floor."""
+def bench_quality(n: int, train_pool: int, steps: int = 50) -> dict:
+    """Sample-quality metrics of every shipped denoiser (``n`` drawings each, DDIM-``steps``), and of an untrained
+    one as the floor."""
     try:
         judge = checkpoints.load_pretrained("judge", "cpu")
     except checkpoints.CheckpointError as e:
@@ -253,8 +255,8 @@ def bench_quality(n: int, train_pool: int) -> dict:
         if world not in pools:
             pools[world] = scenes.batch(train_pool, seed=0, world=world)[0]
         t0 = time.perf_counter()
-        x = latent.draw(model, n, steps=50, seed=0)
-        out[name] = {"sampling_seconds": time.perf_counter() - t0, "scene_world": world,
+        x = latent.draw(model, n, steps=steps, seed=0)
+        out[name] = {"sampling_seconds": time.perf_counter() - t0, "scene_world": world, "steps": steps,
                      **metrics.evaluate(judge, x, pools[world])}
     try:
         out["eye_calibration"] = calibration.agreement(judge)
@@ -426,7 +428,7 @@ def run(quick: bool = False) -> dict:
                                                    sizes.team_reps, "auto") for name in TEAMS},
         "sampling": {"model": source, **bench_sampling(model, sizes.images, sizes.steps, sizes.reps)},
         "annotation": bench_annotation(model, sizes.images, sizes.steps, sizes.reps),
-        "quality": bench_quality(sizes.quality_images, sizes.train_pool),
+        "quality": bench_quality(sizes.quality_images, sizes.train_pool, sizes.quality_steps),
         "clip": bench_clip(sizes),
         "words": bench_words(sizes),
         "showing": bench_showing(sizes),

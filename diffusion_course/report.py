@@ -92,6 +92,11 @@ def goal_line(r: dict, section: str) -> str:
     return f"{GOAL_TITLES[section]} ({' and '.join(GOALS[n].says for n in names)}): {'met' if met else 'not met'}."
 
 
+def quality_steps(q: dict) -> int:
+    """The DDIM steps the quality table's drawings took (50 where a results file predates the field)."""
+    return next((m.get("steps", 50) for name, m in q.items() if name != "eye_calibration"), 50)
+
+
 def markdown(r: dict) -> str:
     """RESULTS.md from a ``bench`` results dict."""
     lines = [
@@ -122,8 +127,9 @@ def markdown(r: dict) -> str:
                       "*With an object*: share of drawings in which the judge sees at least one object "
                       "(real scenes in brackets); an empty starry sky is a real scene, so read it beside "
                       "*recognisable*.", "",
-                  "| model (DDIM-50, eta 1) | scene world | images | recognisable | with an object (real) | "
-                  "Fréchet distance (judge features) | diversity vs real | contents TV | memorised |",
+                  f"| model (DDIM-{quality_steps(q)}, eta 1) | scene world | images | recognisable | "
+                  "with an object (real) | Fréchet distance (judge features) | diversity vs real | contents TV | "
+                  "memorised |",
                   "|---|---|---|---|---|---|---|---|---|"]
         for name, m in q.items():
             if name == "eye_calibration":
@@ -232,7 +238,7 @@ def budgets_markdown(b: dict) -> list[str]:
     lines += ["", f"{reached(b['unet'], b['unet_tflop_to_target'])}; {reached(b['dit'], b['dit_tflop_to_target'])}; "
                   + ("no budget was read on both." if gap is None else
                      f"{b['dit']} minus {b['unet']} at equal training FLOPs: {gap:+.0f} points at "
-                     f"{b['worst_budget']:g} TFLOP (the budget where it is smallest).")]
+                     f"{b['worst_budget']:g} TFLOP, its worst budget (the goal: at least 0 at every one).")]
     return lines
 
 

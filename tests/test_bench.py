@@ -21,6 +21,7 @@ def test_bench_quick_writes_a_valid_results_file(tmp_path):
     q = r["quality"]
     assert q["untrained unet-scenes"]["recognisable_rate"] <= 0.1
     assert q["unet-scenes"]["recognisable_rate"] > q["untrained unet-scenes"]["recognisable_rate"] + 0.5
+    assert q["unet-scenes"]["steps"] == bench.QUICK.quality_steps != bench.FULL.quality_steps
     teams = r["head_to_head"]["teams"]
     assert set(teams) == set(bench.TEAMS)
     for name, t in teams.items():
@@ -34,6 +35,7 @@ def test_bench_quick_writes_a_valid_results_file(tmp_path):
         assert all(row[name]["step"] >= 0 for name in teams)
     md = (tmp_path / "RESULTS.md").read_text()
     assert "matmul peak fp32" in md and "annotated DDIM" in md and "recognisable" in md
+    assert f"| model (DDIM-{bench.QUICK.quality_steps}, eta 1) |" in md
     assert "Team CNN vs Team Transformers" in md
     assert bench.load_results(tmp_path / "results.json") == r
     shown = r["showing"]

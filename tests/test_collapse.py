@@ -135,13 +135,15 @@ def test_the_gan_draws_from_a_seed_and_resumes_exactly(tmp_path):
 def test_the_gan_command_writes_both_curves(tmp_path):
     out = tmp_path / "gan"
     run = subprocess.run([sys.executable, "-m", "diffusion_course", "gan", "--steps", "4", "--probe-every", "2",
-                          "--against", "unet-tiny", "--diffusion-probe-every", "1", "--out", str(out)],
+                          "--against", "unet-tiny", "--diffusion-probe-every", "1", "--probe-images", "16",
+                          "--out", str(out)],
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
     card = json.loads(out.with_suffix(".json").read_text())
     assert [p["step"] for p in card["curve"]] == [2, 4] and card["diffusion_curve"][0]["step"] == 0
     assert {"recognisable_rate", "diversity", "twins", "contents_tv"} <= set(card["curve"][0])
     assert card["diffusion"]["preset"] == "unet-tiny" and out.with_suffix(".png").exists()
+    assert card["probe_images"] == 16
     raced = collapse.race(card)
     assert raced["seconds"] <= card["train_seconds"] and raced["gan"]["train_seconds"] <= raced["seconds"]
     bad = subprocess.run([sys.executable, "-m", "diffusion_course", "gan", "--against", "unet-labels", "--out",

@@ -317,7 +317,10 @@ def test_every_sampling_entry_point_refuses_bad_arguments_at_once(kwargs, match)
 @pytest.mark.parametrize("name", ["unet-scenes", "dit-scenes"])
 def test_shipped_models_draw_what_they_drew_before_the_restructuring(name):
     """tests/data/reference_samples.safetensors was drawn before the package was reorganised (issue 12):
-    the same seed must still give the same pictures (bit-identical on the machine that made it)."""
+    the same seed must still give the same pictures. Bit-identical on the machine that made it (AVX-512); on another
+    vector unit the sums run in another order, and after ten steps that moves a pixel by up to 0.007 (a DiT on AVX2,
+    mean 1e-5), so: every pixel within three grey levels and the mean within 1e-4 (a real change moves the mean by
+    far more)."""
     from pathlib import Path
 
     from safetensors.torch import load_file
@@ -328,4 +331,6 @@ def test_shipped_models_draw_what_they_drew_before_the_restructuring(name):
     model = load_pretrained(name, "cpu")
     for key, kw in {"ddim_eta1": dict(steps=10), "ddim_eta0": dict(steps=10, eta=0.0),
                     "ddpm": dict(steps=10, sampler="ddpm")}.items():
-        torch.testing.assert_close(sample(model, 2, seed=3, **kw), ref[f"{name}.{key}"], atol=1e-4, rtol=0)
+        diff = (sample(model, 2, seed=3, **kw) - ref[f"{name}.{key}"]).abs()
+        assert diff.max() <= 3 * 2 / 255, f"{key}: a pixel moved by {diff.max():.4f}"
+        assert diff.mean() <= 1e-4, f"{key}: the pictures moved by {diff.mean():.2e} on average"
