@@ -236,9 +236,9 @@ def bench_teams(training: dict[str, dict], sizes: Sizes = FULL) -> dict:
     return {"teams": teams, "equal_budget": rows, "probe_images": sizes.probe_images, "judge": judge.config.version}
 
 
-def bench_quality(n: int, train_pool: int, steps: int = 50) -> dict:
-    """Sample-quality metrics of every shipped denoiser (``n`` drawings each, DDIM-``steps``), and of an untrained
-    one as the floor."""
+def bench_quality(sizes: Sizes = FULL) -> dict:
+    """Sample-quality metrics of every shipped denoiser (``sizes.quality_images`` drawings each, DDIM with
+    ``sizes.quality_steps``), and of an untrained one as the floor."""
     try:
         judge = checkpoints.load_pretrained("judge", "cpu")
     except checkpoints.CheckpointError as e:
@@ -253,10 +253,10 @@ def bench_quality(n: int, train_pool: int, steps: int = 50) -> dict:
     out = {}
     for name, (model, world) in models.items():
         if world not in pools:
-            pools[world] = scenes.batch(train_pool, seed=0, world=world)[0]
+            pools[world] = scenes.batch(sizes.train_pool, seed=0, world=world)[0]
         t0 = time.perf_counter()
-        x = latent.draw(model, n, steps=steps, seed=0)
-        out[name] = {"sampling_seconds": time.perf_counter() - t0, "scene_world": world, "steps": steps,
+        x = latent.draw(model, sizes.quality_images, steps=sizes.quality_steps, seed=0)
+        out[name] = {"sampling_seconds": time.perf_counter() - t0, "scene_world": world, "steps": sizes.quality_steps,
                      **metrics.evaluate(judge, x, pools[world])}
     try:
         out["eye_calibration"] = calibration.agreement(judge)
@@ -428,7 +428,7 @@ def run(quick: bool = False) -> dict:
                                                    sizes.team_reps, "auto") for name in TEAMS},
         "sampling": {"model": source, **bench_sampling(model, sizes.images, sizes.steps, sizes.reps)},
         "annotation": bench_annotation(model, sizes.images, sizes.steps, sizes.reps),
-        "quality": bench_quality(sizes.quality_images, sizes.train_pool, sizes.quality_steps),
+        "quality": bench_quality(sizes),
         "clip": bench_clip(sizes),
         "words": bench_words(sizes),
         "showing": bench_showing(sizes),
