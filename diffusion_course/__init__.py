@@ -1,6 +1,11 @@
 """diffusion_course: the package behind "From Dust to Detail", a notebook course on diffusion models.
 
-The public API, re-exported:
+Its folders are the rooms of ``docs/ARCHITECTURE.md``: ``scenes/`` (the pictures), ``words/`` (the tiny CLIP and
+the prompts it makes), ``models/`` (the networks), ``diffusion/`` (sampling, guidance, training, checkpoints),
+``judging/`` (the scene judge and the metrics read off it), ``looking/`` (recording a run and showing it),
+``sketchbook/`` (latent diffusion), ``lessons/`` (each notebook's experiment), ``bench/``, ``cli/``, ``exercises/``.
+
+The public API, re-exported here:
     scenes            our procedural night-sky pictures, with labels and captions
     images            pixels: uint8 <-> [-1, 1], grids, PNGs
     schedules         noise schedules: linear, cosine; q(x_t | x_0)
@@ -9,16 +14,37 @@ The public API, re-exported:
     train, Trainer    training with EMA, Min-SNR weighting, resumable checkpoints
     load_pretrained   shipped weights from data/
     metrics           sample-quality metrics read off the scene judge
-    judging           how the scene judge is trained
-    trace             annotated sampling: taps, Trace, annotate
-    bench, report     benchmarks (measuring; the cached results notebook 05 reads) and RESULTS.md (reporting)
+    trace             annotated sampling: taps, Trace, annotate (``looking.trace``)
+    plotting          the notebooks' figures (``looking.plotting``)
+    bench, report     benchmarks (measuring; the cached results the notebooks read) and RESULTS.md (reporting)
+and, by their old short names, the modules a notebook reads: ``clip`` (``words.clip``), ``guidance``
+(``diffusion.guidance``), ``course`` (``lessons.course``) and ``widgets`` (``looking.widgets``, imported only when
+asked for: it is the one module that imports ipywidgets).
 """
-from . import bench, config, exercises, images, judging, metrics, plotting, report, scenes, schedules, trace
-from .checkpoints import CheckpointError, load_model, load_pretrained, save_model
+from importlib import import_module
+
+from . import bench, config, exercises, images, models, scenes, schedules
+from .bench import report
 from .config import DiTConfig, TrainConfig, UNetConfig
+from .diffusion import guidance
+from .diffusion.checkpoints import load_model, load_pretrained, save_model
+from .diffusion.samplers import StepRecord, denoise, sample, sample_steps
+from .diffusion.training import Trainer, train
+from .judging import metrics
+from .lessons import course
+from .looking import plotting, trace
 from .models import DiT, UNet, build
-from .samplers import StepRecord, denoise, sample, sample_steps
-from .training import Trainer, train
+from .shipped import CheckpointError
+from .words import clip
+
+_LAZY = {"widgets": ".looking.widgets"}  # display: imported on first use, so recording never pulls in ipywidgets
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return import_module(_LAZY[name], __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "CheckpointError",
@@ -31,14 +57,17 @@ __all__ = [
     "UNetConfig",
     "bench",
     "build",
+    "clip",
     "config",
+    "course",
     "denoise",
     "exercises",
+    "guidance",
     "images",
-    "judging",
     "load_model",
     "load_pretrained",
     "metrics",
+    "models",
     "plotting",
     "report",
     "sample",

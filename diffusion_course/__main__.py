@@ -28,26 +28,16 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from . import (
-    adversarial,
-    autoencoding,
-    bench,
-    calibration,
-    checkpoints,
-    clip,
-    config,
-    distributed,
-    guidance,
-    handout,
-    images,
-    judging,
-    latent,
-    metrics,
-    samplers,
-    scenes,
-    templates,
-)
-from .training import Trainer, mean_tail
+from . import config, images, scenes, shipped
+from .bench import measure as bench
+from .diffusion import checkpoints, distributed, guidance, samplers
+from .diffusion.training import Trainer, mean_tail
+from .judging import calibration, metrics
+from .judging import training as judging
+from .lessons import adversarial, templates
+from .looking import handout
+from .sketchbook import autoencoding, latent
+from .words import clip
 
 LOSS_TAIL = 200  # the card's final loss: the mean of the last LOSS_TAIL steps (the loss is noisy step to step)
 JUDGE_LOSS_TAIL = 100  # the same for the judge, whose shipped card was made with 100
@@ -101,7 +91,7 @@ def train_and_write(args) -> None:
                                    ("batch_size", args.batch_size), ("lr", args.lr), ("data", args.data))
                  if v is not None}
     train_cfg = dataclasses.replace(train_cfg, **overrides)
-    out = Path(args.out or checkpoints.DATA_DIR / args.preset)
+    out = Path(args.out or shipped.DATA_DIR / args.preset)
     run_dir = out.with_name(out.name + ".run")
     started = time.time()
     judge_version = None
@@ -138,7 +128,7 @@ def train_and_write(args) -> None:
         "parameters": trainer.model.num_params(),
         "precision": str(trainer.autocast_dtype or "fp32"),
         "train_seconds": round(trainer.elapsed, 1),
-        "machine": checkpoints.machine(),
+        "machine": shipped.machine(),
         "threads": torch.get_num_threads(),  # fewer than the cores when two runs shared the machine
         "final_loss": round(mean_tail(trainer.losses, LOSS_TAIL), 5),
         "curve": trainer.curve,
@@ -188,7 +178,7 @@ def cmd_judge(args) -> None:
     out = Path(args.out)
     card = {"name": out.name, "command": command_line(), "train_config": dataclasses.asdict(recipe),
             "seed": args.seed, "steps": args.steps, "train_seconds": round(train_seconds, 1),
-            "machine": checkpoints.machine(), "final_loss": round(mean_tail(losses, JUDGE_LOSS_TAIL), 4),
+            "machine": shipped.machine(), "final_loss": round(mean_tail(losses, JUDGE_LOSS_TAIL), 4),
             "scene_world": scenes.WORLD, "recognisable_definition": metrics.RECOGNISABLE,
             "validation": report, "date": time.strftime("%Y-%m-%d")}
     checkpoints.save_model(out, judge, card)
@@ -203,7 +193,7 @@ def cmd_sample(args) -> None:
     model = checkpoints.load_model(args.model) if args.model.endswith(".safetensors") \
         else checkpoints.load_pretrained(args.model)
     if isinstance(model.config, (config.JudgeConfig, config.AutoencoderConfig)):
-        shipped = [n for n in config.PRESETS if (checkpoints.DATA_DIR / f"{n}.safetensors").exists()]
+        shipped = [n for n in config.PRESETS if (shipped.DATA_DIR / f"{n}.safetensors").exists()]
         what = ("the scene judge: it reads pictures but does not draw them" if model.config.kind == "judge" else
                 "an autoencoder: it paints latents but does not dream them up")
         raise ValueError(f"{args.model!r} is {what}; sample a denoiser ({', '.join(shipped) or 'none shipped here'}) "
@@ -260,7 +250,7 @@ def cmd_autoencoder(args) -> None:
     model_cfg = config.AUTOENCODER_PRESETS[args.preset]
     overrides = {k: v for k, v in (("steps", args.steps), ("seed", args.seed)) if v is not None}
     recipe = dataclasses.replace(config.AutoencoderTrainConfig(), **overrides)
-    out = Path(args.out or checkpoints.DATA_DIR / args.preset)
+    out = Path(args.out or shipped.DATA_DIR / args.preset)
     trainer = autoencoding.AutoencoderTrainer(model_cfg, recipe, run_dir=out.with_name(out.name + ".run"))
     print(f"{args.preset}: {trainer.ae.num_params():,} parameters, latent {trainer.ae.latent_shape}, "
           f"{recipe.steps} steps, precision {trainer.autocast_dtype or 'fp32'}, resuming at step {trainer.step}")
@@ -273,7 +263,7 @@ def cmd_autoencoder(args) -> None:
             "train_config": dataclasses.asdict(recipe), "command": command_line(), "seed": recipe.seed,
             "scene_world": scenes.WORLD, "steps": trainer.step, "complete": trainer.step >= recipe.steps,
             "parameters": ae.num_params(), "precision": str(trainer.autocast_dtype or "fp32"),
-            "train_seconds": round(trainer.elapsed, 1), "machine": checkpoints.machine(),
+            "train_seconds": round(trainer.elapsed, 1), "machine": shipped.machine(),
             "final_l1_per_pixel": round(mean_tail(trainer.log["reconstruction"], LOSS_TAIL), 5),
             "final_kl_per_image": round(mean_tail(trainer.log["kl"], LOSS_TAIL), 1),
             "scale": ae.scale.item(), "validation": measured, "date": time.strftime("%Y-%m-%d")}
@@ -296,7 +286,7 @@ def cmd_gan(args) -> None:
     if rival_cfg is None or rival_cfg.kind not in ("unet", "dit") or rival_cfg.cond_dim or rival_cfg.autoencoder:
         raise KeyError(f"--against takes an unconditional pixel denoiser preset (e.g. unet-small), "
                        f"got {args.against!r}")
-    out = Path(args.out or checkpoints.DATA_DIR / "gan-scenes")
+    out = Path(args.out or shipped.DATA_DIR / "gan-scenes")
     judge = checkpoints.load_pretrained("judge", "cpu")
     trainer = adversarial.GANTrainer(model_cfg, recipe, run_dir=out.with_name(out.name + ".run"),
                                      probe=metrics.probe(judge, args.probe_images, draw=adversarial.sample),
@@ -320,7 +310,7 @@ def cmd_gan(args) -> None:
     card = {"name": out.name, "model_config": config.to_dict(model_cfg), "train_config": dataclasses.asdict(recipe),
             "command": command_line(), "seed": recipe.seed, "scene_world": scenes.WORLD, "steps": trainer.step,
             "parameters": trainer.gan.num_params(), "train_seconds": round(trainer.elapsed, 1),
-            "machine": checkpoints.machine(), "threads": torch.get_num_threads(),
+            "machine": shipped.machine(), "threads": torch.get_num_threads(),
             "curve": trainer.curve, "curve_judge_version": judge.config.version, "probe_images": args.probe_images,
             "diffusion": {"preset": args.against, "steps": rival.step, "train_seconds": round(rival.elapsed, 1),
                           "precision": str(rival.autocast_dtype or "fp32")},
@@ -401,7 +391,7 @@ def main(argv=None) -> None:
     j = sub.add_parser("judge", help="train the scene judge and write data/judge.* with its validation")
     j.add_argument("--steps", type=number(int, 1), default=config.JudgeTrainConfig.steps)
     j.add_argument("--seed", type=int, default=config.JudgeTrainConfig.seed)
-    j.add_argument("--out", default=str(checkpoints.DATA_DIR / "judge"))
+    j.add_argument("--out", default=str(shipped.DATA_DIR / "judge"))
     j.set_defaults(func=cmd_judge)
     a = sub.add_parser("autoencoder", help="train the latent sketchbook's autoencoder; write data/ae-scenes.*")
     a.add_argument("--preset", default="ae-scenes", help=f"one of {', '.join(config.AUTOENCODER_PRESETS)}")
@@ -426,7 +416,7 @@ def main(argv=None) -> None:
     k = sub.add_parser("clip", help="train the tiny CLIP on scenes and captions; write data/clip-scenes/")
     k.add_argument("--steps", type=number(int, 1), default=config.ClipTrainConfig.steps)
     k.add_argument("--seed", type=int, default=config.ClipTrainConfig.seed)
-    k.add_argument("--out", default=str(checkpoints.DATA_DIR / "clip-scenes"))
+    k.add_argument("--out", default=str(shipped.DATA_DIR / "clip-scenes"))
     k.set_defaults(func=cmd_clip)
     c = sub.add_parser("calibrate", help="draw the eye-calibration sets and their grids, to be labelled by eye")
     c.add_argument("--seed", type=int, default=1234)
@@ -441,7 +431,7 @@ def main(argv=None) -> None:
     args = p.parse_args(argv)
     try:
         args.func(args)
-    except (KeyError, ValueError, FileNotFoundError, checkpoints.CheckpointError) as e:
+    except (KeyError, ValueError, FileNotFoundError, shipped.CheckpointError) as e:
         if args.debug:
             raise
         message = e.args[0] if isinstance(e, KeyError) and e.args else e  # KeyError's str() adds quotes

@@ -85,3 +85,32 @@ class FolderPool(ImagePool):
             names = ", ".join(p.name for p in self.skipped[:3]) + (", ..." if len(self.skipped) > 3 else "")
             line += f"; skipped {len(self.skipped)} that could not be read ({names})"
         return line
+
+
+class LatentPool:
+    """A pool of scenes encoded once into scaled latents, and their mirror images (a flipped latent is
+    not the latent of the flipped scene, so both are encoded). ``sample`` gives latent minibatches."""
+
+    def __init__(self, pool: ImagePool, ae, batch: int = 500, progress: bool = False):
+        device = next(ae.parameters()).device
+        chunks = []
+        with torch.no_grad():
+            for start in tqdm(range(0, len(pool), batch), desc="encoding scenes into the sketchbook",
+                              disable=not progress):
+                x = pool[torch.arange(start, min(start + batch, len(pool)))].to(device)
+                chunks.append(torch.stack([ae.encode(x), ae.encode(x.flip(-1))], dim=1).cpu())  # (b, 2, C, h, w)
+        self.latents = torch.cat(chunks)  # (N, 2, C, h, w): each scene, then its mirror image
+        self.labels = getattr(pool, "labels", [])
+
+    def __len__(self) -> int:
+        return len(self.latents)
+
+    def __getitem__(self, i):
+        """The latents of scenes ``i`` (not mirrored)."""
+        return self.latents[i, 0]
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """A random minibatch of latents (n, C, h, w), each of a scene or of its mirror image."""
+        idx = torch.randint(len(self.latents), (n,), generator=generator)
+        flip = (torch.rand(n, generator=generator) < 0.5).long()
+        return self.latents[idx, flip]

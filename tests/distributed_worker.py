@@ -12,9 +12,10 @@ import sys
 
 import torch
 
-from diffusion_course import distributed, scenes
+from diffusion_course import scenes
 from diffusion_course.config import TrainConfig
-from diffusion_course.training import Trainer
+from diffusion_course.diffusion import distributed
+from diffusion_course.diffusion.training import Trainer
 
 POOL, WARMUP, CHECKPOINT_EVERY = 64, 2, 2
 

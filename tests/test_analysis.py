@@ -3,8 +3,9 @@ keeps its evidence, restoration from a chosen step."""
 import pytest
 import torch
 
-from diffusion_course import analysis, load_pretrained, sample, scenes
-from diffusion_course.analysis import FACTS, LAYOUT, commitment
+from diffusion_course import load_pretrained, sample, scenes
+from diffusion_course.looking import analysis
+from diffusion_course.looking.analysis import FACTS, LAYOUT, commitment
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +102,7 @@ def test_the_report_page_is_self_contained(tmp_path):
                    "the pup sitting in a rocket", "-n", "2", "--steps", "6", "--out", str(out))
     assert done.returncode == 0, done.stderr
     page = out.read_text()
-    bundle = (Path(diffusion_course.__file__).parent / "static" / "html-manager-embed.js").read_text()
+    bundle = (Path(diffusion_course.__file__).parent / "looking" / "static" / "html-manager-embed.js").read_text()
     assert bundle.replace("</script", "<\\/script") in page  # the viewer's JavaScript, inlined as shipped ...
     rest = page.replace(bundle.replace("</script", "<\\/script"), "")
     outside = re.search(r"https?://|(src|href)=[\"']//|url\(\s*[\"']?//", rest)  # ... and nothing else points out

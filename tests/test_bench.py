@@ -3,7 +3,9 @@ import json
 import pytest
 import torch
 
-from diffusion_course import bench, budgets, checkpoints, report, stepping
+from diffusion_course import bench, shipped
+from diffusion_course.bench import report
+from diffusion_course.lessons import budgets, stepping
 
 
 def test_bench_quick_writes_a_valid_results_file(tmp_path):
@@ -99,7 +101,7 @@ def test_bench_quick_writes_a_valid_results_file(tmp_path):
         # one section re-measured into the same file; the others are kept as they were
         again = bench.main(quick=True, out=tmp_path, only="words")
         assert again["training"] == r["training"] and again["words"]["date"] and "date" not in w
-        assert again["words"]["machine"] == checkpoints.machine()
+        assert again["words"]["machine"] == shipped.machine()
         with pytest.raises(ValueError, match="holds quick results"):
             bench.main(quick=False, out=tmp_path, only="words")
 

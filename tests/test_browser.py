@@ -36,8 +36,9 @@ from nbconvert import HTMLExporter
 from nbconvert.preprocessors import ExecutePreprocessor
 from PIL import Image
 
-from diffusion_course import load_pretrained, widgets
-from diffusion_course.trace import annotate
+from diffusion_course import load_pretrained
+from diffusion_course.looking import widgets
+from diffusion_course.looking.trace import annotate
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 VIEWER_CALL = re.compile(r"\b(TraceViewer|FramePlayer|scene_browser|dust_slider)\(")
@@ -48,8 +49,8 @@ COURSE = {"00_welcome.ipynb": 1, "01_the_dusty_trick.ipynb": 1, "03_team_cnn.ipy
 # of drawings; 06 and 09 train models live), too long together for the suite's 3 minutes: their viewers are
 # built here instead, each as its notebook builds it, with fewer steps and images (nbval runs those notebooks whole)
 SETUP = ("from diffusion_course import clip, guidance, load_pretrained, scenes, widgets\n"
-         "from diffusion_course.trace import annotate\n"
-         "from diffusion_course.widgets import TraceViewer\n"
+         "from diffusion_course.looking.trace import annotate\n"
+         "from diffusion_course.looking.widgets import TraceViewer\n"
          'unet = load_pretrained("unet-scenes")')
 VIEWERS = {
     "02_cleaning_up_the_dust":  # DDIM with and without fresh noise, side by side, one feature tap

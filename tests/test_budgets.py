@@ -2,8 +2,9 @@ import dataclasses
 
 import pytest
 
-from diffusion_course import budgets, checkpoints
 from diffusion_course.config import TRAIN_PRESETS, TrainConfig
+from diffusion_course.diffusion import checkpoints
+from diffusion_course.lessons import budgets
 
 
 def test_steps_for_a_budget_spend_it_and_no_step_less_would():

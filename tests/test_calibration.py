@@ -4,8 +4,9 @@ import json
 import pytest
 import torch
 
-from diffusion_course import calibration, load_pretrained, metrics
-from diffusion_course.checkpoints import DATA_DIR
+from diffusion_course import load_pretrained
+from diffusion_course.judging import calibration, metrics
+from diffusion_course.shipped import DATA_DIR
 
 
 def test_the_shipped_set_matches_its_note():

@@ -2,8 +2,9 @@
 import pytest
 import torch
 
-from diffusion_course import challenge, scenes
-from diffusion_course.challenge import Leg, Score
+from diffusion_course import scenes
+from diffusion_course.lessons import challenge
+from diffusion_course.lessons.challenge import Leg, Score
 
 A, B = "Team CNN (unet-small)", "Team Transformers (dit-small)"
 

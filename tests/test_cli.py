@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from diffusion_course.__main__ import main, number
-from diffusion_course.training import mean_tail
+from diffusion_course.diffusion.training import mean_tail
 
 BAD = {
     "unknown preset": (["train", "--preset", "nope"], "unknown model preset 'nope'; known presets: unet-tiny"),

@@ -6,9 +6,10 @@ import open_clip
 import pytest
 import torch
 
-from diffusion_course import clip, scenes
-from diffusion_course.checkpoints import CheckpointError
+from diffusion_course import scenes
 from diffusion_course.config import ClipTrainConfig
+from diffusion_course.shipped import CheckpointError
+from diffusion_course.words import clip
 
 TINY = ClipTrainConfig(steps=3, batch_size=8, pool_size=32, warmup=1)
 
@@ -24,7 +25,7 @@ def test_the_shipped_model_loads_through_open_clips_local_dir_offline(shipped):
     tokenizer = open_clip.get_tokenizer(f"local-dir:{clip.DIR}")
     ours, our_tokenizer = shipped
     x, labels = scenes.batch(4, seed=1)
-    captions = [lab.caption for lab in labels]
+    captions = [scenes.caption(lab) for lab in labels]
     with torch.no_grad():
         a = model.eval().encode_image(x, normalize=True) @ model.encode_text(tokenizer(captions), normalize=True).T
     assert torch.allclose(a, clip.similarity(ours, our_tokenizer, x, captions), atol=1e-5)
@@ -51,10 +52,10 @@ def test_the_shipped_model_tells_each_relation_from_its_swap(shipped):
 
 def test_hard_negatives_change_exactly_one_relation():
     _, labels = scenes.batch(60, seed=5)
-    idx, swapped = clip.hard_negatives([lab.caption for lab in labels], np.random.default_rng(0))
+    idx, swapped = clip.hard_negatives([scenes.caption(lab) for lab in labels], np.random.default_rng(0))
     assert len(idx) >= 10
     for i, s in zip(idx, swapped):
-        a, b = scenes.parse(labels[i].caption), scenes.parse(s)
+        a, b = scenes.parse(scenes.caption(labels[i])), scenes.parse(s)
         changed = [k for k in scenes.RELATIONS if a[k] != b[k]]
         assert 1 <= len(changed) <= 2 and {k: a[k] for k in scenes.OBJECTS} == {k: b[k] for k in scenes.OBJECTS}
         assert not scenes.satisfies(b, scenes.facts(labels[i]))  # the swapped caption is false of the scene

@@ -8,11 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from diffusion_course import adversarial, collapse, config, load_pretrained, metrics, sample, scenes, templates
+from diffusion_course import config, load_pretrained, sample, scenes
 from diffusion_course.config import GANConfig, GANTrainConfig, TrainConfig
+from diffusion_course.diffusion.training import Trainer
+from diffusion_course.judging import metrics
+from diffusion_course.lessons import adversarial, collapse, templates
 from diffusion_course.models import GAN, Template, build
 from diffusion_course.pools import ImagePool
-from diffusion_course.training import Trainer
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +156,7 @@ def test_the_gan_command_writes_both_curves(tmp_path):
 # ----------------------------------------------------------------------------- detectors
 
 def test_twins_flag_a_generator_that_draws_a_few_pictures_over_and_over(judge):
-    real = scenes.batch(128, seed=metrics.HELD_OUT_SEED)[0]
+    real = scenes.batch(128, seed=scenes.HELD_OUT_SEED)[0]
     four = scenes.batch(4, seed=21)[0]
     few = (four.repeat(32, 1, 1, 1) + 0.01 * torch.randn(128, 3, 32, 32)).clamp(-1, 1)
     d = metrics.diversity(judge, few, real)

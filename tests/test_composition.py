@@ -5,7 +5,9 @@ import math
 import pytest
 import torch
 
-from diffusion_course import composition, load_pretrained, scenes, scoreboard
+from diffusion_course import load_pretrained, scenes
+from diffusion_course.judging import scoreboard
+from diffusion_course.lessons import composition
 
 MAIN, BESIDE = scenes.CHALLENGE_PROMPTS[0], scenes.CHALLENGE_PROMPTS[1]
 

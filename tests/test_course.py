@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from diffusion_course import course
+from diffusion_course.lessons import course
 
 
 def _write(folder, name, first_cell, code=""):

@@ -12,12 +12,15 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from diffusion_course import checkpoints, distributed, load_model, samplers, scenes
+from diffusion_course import load_model, scenes
 from diffusion_course.config import TrainConfig
-from diffusion_course.training import Trainer
+from diffusion_course.diffusion import checkpoints, distributed, samplers
+from diffusion_course.diffusion.training import Trainer
 
 sys.path.insert(0, str(Path(__file__).parent))
 from distributed_worker import CHECKPOINT_EVERY, POOL, recipe
+
+from diffusion_course import shipped
 
 WORKER = Path(__file__).parent / "distributed_worker.py"
 BATCH, STEPS, KILL_AT = 4, 4, 3  # per process; the single process has 2 x BATCH
@@ -79,7 +82,7 @@ def test_two_processes_with_batch_b_train_as_one_with_batch_2b_and_resume(preset
     assert_same_weights(weights(tmp_path / "half"), weights(tmp_path / "one"))
 
     # with another global batch it would not continue the same run: refused, saying what to pass
-    with pytest.raises(checkpoints.CheckpointError, match=rf"global batch of {2 * BATCH} .*--batch-size {2 * BATCH}"):
+    with pytest.raises(shipped.CheckpointError, match=rf"global batch of {2 * BATCH} .*--batch-size {2 * BATCH}"):
         Trainer(preset, recipe(BATCH), run_dir=tmp_path / "half", pool=scenes.ScenePool(POOL), progress=False)
 
 

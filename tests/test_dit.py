@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from diffusion_course import build, config, sample
+from diffusion_course.looking.trace import annotate, attention_distance, taps
 from diffusion_course.models.dit import DiTBlock
-from diffusion_course.trace import annotate, attention_distance, taps
 
 
 def randomised(cfg):
@@ -118,7 +118,7 @@ def test_a_few_training_steps_reduce_the_loss():
 
 
 def test_same_sampler_trace_and_viewer_as_the_unet():
-    from diffusion_course.widgets import TraceViewer
+    from diffusion_course.looking.widgets import TraceViewer
 
     m = randomised(config.preset("dit-tiny"))
     x = sample(m, 2, steps=5, seed=1)

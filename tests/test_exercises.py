@@ -237,7 +237,7 @@ def test_08_panels_word_maps_and_readings_grid_draw_what_they_are_given():
     import matplotlib.pyplot as plt
 
     from diffusion_course import build, clip, guidance, plotting
-    from diffusion_course.trace import annotate
+    from diffusion_course.looking.trace import annotate
 
     words = clip.load()
     with torch.random.fork_rng(devices=[]):

@@ -5,10 +5,12 @@ import dataclasses
 import pytest
 import torch
 
-from diffusion_course import build, clip, guidance, sample
+from diffusion_course import build, sample
 from diffusion_course.config import preset
+from diffusion_course.diffusion import guidance
+from diffusion_course.looking.trace import annotate, taps
 from diffusion_course.schedules import predict_x0
-from diffusion_course.trace import annotate, taps
+from diffusion_course.words import clip
 
 PROMPT = "the pup sitting in a rocket flying near the moon"
 

@@ -5,10 +5,14 @@ import math
 import pytest
 import torch
 
-from diffusion_course import Trainer, autoencoding, checkpoints, images, latent, samplers, scenes, sketching, trace
+from diffusion_course import Trainer, images, scenes, shipped
 from diffusion_course.config import AutoencoderConfig, AutoencoderTrainConfig, TrainConfig, UNetConfig
+from diffusion_course.diffusion import checkpoints, samplers
+from diffusion_course.lessons import sketching
+from diffusion_course.looking import trace
 from diffusion_course.models import Autoencoder, UNet, build
 from diffusion_course.models.autoencoder import Posterior
+from diffusion_course.sketchbook import autoencoding, latent
 
 SMALL = AutoencoderConfig(channels=(8, 16, 16), groups=4)  # 32 x 32 x 3 -> 8 x 8 x 4, fast
 LATENT_UNET = UNetConfig(image_size=8, in_channels=4, channels=(16, 32), blocks=1, attn_levels=(1,),
@@ -92,7 +96,7 @@ def test_bad_input_names_the_expected_shape(ae):
 def test_a_latent_model_without_its_autoencoder_says_which_file_is_missing(tmp_path, monkeypatch):
     monkeypatch.setattr(checkpoints, "DATA_DIR", tmp_path)
     checkpoints.save_model(tmp_path / "latent-test", UNet(LATENT_UNET))
-    with pytest.raises(checkpoints.CheckpointError, match=r"ae-test.*ae-test\.safetensors is missing"):
+    with pytest.raises(shipped.CheckpointError, match=r"ae-test.*ae-test\.safetensors is missing"):
         latent.load("latent-test")
     with pytest.raises(ValueError, match="draws pixels"):
         latent.autoencoder_of(UNetConfig())
@@ -108,7 +112,7 @@ def test_training_beats_the_untrained_autoencoder_and_resumes_exactly(tmp_path):
     autoencoding.AutoencoderTrainer(SMALL, cfg, run_dir=run, pool=pool, progress=False).run(steps=20)
     resumed = autoencoding.AutoencoderTrainer(SMALL, cfg, run_dir=run, pool=pool, progress=False).run()
     assert resumed.log["reconstruction"] == pytest.approx(first, rel=1e-5)
-    with pytest.raises(checkpoints.CheckpointError, match="other settings"):
+    with pytest.raises(shipped.CheckpointError, match="other settings"):
         autoencoding.AutoencoderTrainer(SMALL, AutoencoderTrainConfig(lr=5e-4, steps=40), run_dir=run, pool=pool,
                                         progress=False)
 

@@ -2,7 +2,9 @@
 import pytest
 import torch
 
-from diffusion_course import judging, load_pretrained, metrics, scenes
+from diffusion_course import load_pretrained, scenes
+from diffusion_course.judging import metrics
+from diffusion_course.judging import training as judge_training
 
 
 @pytest.fixture(scope="module")
@@ -12,7 +14,7 @@ def judge():
 
 @pytest.fixture(scope="module")
 def real():
-    return scenes.batch(400, seed=metrics.HELD_OUT_SEED + 1)
+    return scenes.batch(400, seed=scenes.HELD_OUT_SEED + 1)
 
 
 def test_judge_reads_held_out_scenes_and_their_relations(judge, real):
@@ -39,8 +41,8 @@ def test_matches_scores_objects_and_relations(judge):
 def test_patch_mosaics_warps_and_stray_blobs_are_not_recognisable(judge, real):
     x, _ = real
     g = torch.Generator().manual_seed(11)
-    for kind in (*judging.MOSAICS, "warp", "stretch", "blobs"):
-        rate = metrics.recognisable_rate(judge, judging.corrupt(x[:160], kind, g))
+    for kind in (*judge_training.MOSAICS, "warp", "stretch", "blobs"):
+        rate = metrics.recognisable_rate(judge, judge_training.corrupt(x[:160], kind, g))
         assert rate <= 0.05, (kind, rate)
 
 
@@ -56,12 +58,12 @@ def test_recognisable_rate_separates_scenes_from_noise_and_blur(judge, real):
     x, _ = real
     g = torch.Generator().manual_seed(3)
     assert metrics.recognisable_rate(judge, x) >= 0.99
-    assert metrics.recognisable_rate(judge, scenes.batch(200, seed=metrics.HELD_OUT_SEED, world=1)[0]) >= 0.97
+    assert metrics.recognisable_rate(judge, scenes.batch(200, seed=scenes.HELD_OUT_SEED, world=1)[0]) >= 0.97
     assert metrics.recognisable_rate(judge, torch.randn(200, 3, 32, 32, generator=g).clamp(-1, 1)) <= 0.02
-    heavy_blur = torch.stack([judging.blur(xi[None], 2.5)[0] for xi in x[:200]])
+    heavy_blur = torch.stack([judge_training.blur(xi[None], 2.5)[0] for xi in x[:200]])
     assert metrics.recognisable_rate(judge, heavy_blur) <= 0.05
-    for kind in judging.HELD_OUT_CORRUPTIONS:  # never seen in training
-        assert metrics.recognisable_rate(judge, judging.corrupt(x[:200], kind, g)) <= 0.3, kind
+    for kind in judge_training.HELD_OUT_CORRUPTIONS:  # never seen in training
+        assert metrics.recognisable_rate(judge, judge_training.corrupt(x[:200], kind, g)) <= 0.3, kind
 
 
 def test_frechet_distance_closed_forms():
@@ -77,8 +79,8 @@ def test_judged_fid_is_zero_for_identical_sets_and_grows_with_damage(judge, real
     x, _ = real
     g = torch.Generator().manual_seed(1)
     same = metrics.judged_fid(judge, x, x)
-    other = metrics.judged_fid(judge, x, scenes.batch(400, seed=metrics.HELD_OUT_SEED + 2)[0])
-    noisy = metrics.judged_fid(judge, x, judging.corrupt(x, "noisy_scene", g))
+    other = metrics.judged_fid(judge, x, scenes.batch(400, seed=scenes.HELD_OUT_SEED + 2)[0])
+    noisy = metrics.judged_fid(judge, x, judge_training.corrupt(x, "noisy_scene", g))
     assert abs(same) < 1e-6 and same < other < noisy
 
 

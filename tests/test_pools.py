@@ -9,10 +9,11 @@ import pytest
 import torch
 from PIL import Image
 
-from diffusion_course import config, load_model, samplers, scenes
+from diffusion_course import config, load_model, scenes
 from diffusion_course.config import TrainConfig
+from diffusion_course.diffusion import samplers
+from diffusion_course.diffusion.training import Trainer
 from diffusion_course.pools import FolderPool
-from diffusion_course.training import Trainer
 
 RED, GREEN, BLUE = (255, 0, 0), (0, 255, 0), (0, 0, 255)
 

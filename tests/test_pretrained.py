@@ -5,7 +5,10 @@ import itertools
 import pytest
 import torch
 
-from diffusion_course import build, checkpoints, config, load_pretrained, metrics, sample, scenes
+from diffusion_course import build, config, load_pretrained, sample, scenes
+from diffusion_course.diffusion import checkpoints
+from diffusion_course.judging import metrics
+from diffusion_course.shipped import CheckpointError
 
 # the least share of 48 DDIM-50 samples the judge must recognise (the bench measures the rate on 256:
 # judge v2 recognises about 98 % of Team CNN's drawings and about 43 % of Team Transformers', whose lumpy
@@ -28,7 +31,7 @@ def test_card_says_how_it_was_made(shipped):
 
 def test_trained_model_predicts_noise_far_better_than_untrained(shipped):
     name, model = shipped
-    x0, _ = scenes.batch(64, seed=metrics.HELD_OUT_SEED)
+    x0, _ = scenes.batch(64, seed=scenes.HELD_OUT_SEED)
     g = torch.Generator().manual_seed(0)
     t = torch.randint(50, 950, (64,), generator=g)
     eps = torch.randn(x0.shape, generator=g)
@@ -109,5 +112,5 @@ def test_a_lineage_that_goes_round_in_a_circle_is_refused(tmp_path, monkeypatch)
     for name, up in (("a", "b"), ("b", "a")):
         (tmp_path / f"{name}.json").write_text(json.dumps({"name": name, "train_config": {"init_from": up}}))
     monkeypatch.setattr(checkpoints, "DATA_DIR", tmp_path)
-    with pytest.raises(checkpoints.CheckpointError, match="circle"):
+    with pytest.raises(CheckpointError, match="circle"):
         checkpoints.lineage("a")

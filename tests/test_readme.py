@@ -2,7 +2,8 @@
 import re
 from pathlib import Path
 
-from diffusion_course import bench, budgets, scenes
+from diffusion_course import bench, scenes
+from diffusion_course.lessons import budgets
 
 ROOT = Path(__file__).resolve().parent.parent
 

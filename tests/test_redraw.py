@@ -2,7 +2,8 @@
 import torch
 import torch.nn.functional as F
 
-from diffusion_course import metrics, redraw, scenes
+from diffusion_course import scenes
+from diffusion_course.judging import metrics, redraw
 from diffusion_course.models.judge import COLOURS, PHASES
 
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from diffusion_course import build, schedules
-from diffusion_course.samplers import denoise, sample, sample_many, sample_steps
+from diffusion_course.diffusion.samplers import denoise, sample, sample_many, sample_steps
 
 
 class ToyModel(torch.nn.Module):
@@ -213,7 +213,7 @@ def test_dpmpp_2m_calls_the_guide():
 
 
 def test_dpmpp_2m_is_reproducible_finite_and_ignores_eta():
-    from diffusion_course.trace import annotate
+    from diffusion_course.looking.trace import annotate
 
     model = build("unet-tiny")
     recs = list(sample_steps(model, 2, steps=5, sampler="dpm++2m", seed=3))
@@ -302,8 +302,8 @@ def test_bad_sampler_arguments():
     (dict(steps=0), "from 1 to 1000"), (dict(steps=1001), "from 1 to 1000"),
     (dict(eta=-0.1), "eta must be in \\[0, 1\\]"), (dict(eta=1.5), "eta must be in \\[0, 1\\]")])
 def test_every_sampling_entry_point_refuses_bad_arguments_at_once(kwargs, match):
-    from diffusion_course.samplers import sample_many
-    from diffusion_course.trace import annotate
+    from diffusion_course.diffusion.samplers import sample_many
+    from diffusion_course.looking.trace import annotate
 
     model = build("unet-tiny")
     args = {"n": 2, "steps": 5, "eta": 1.0} | kwargs

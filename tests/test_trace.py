@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from diffusion_course import build, sample
-from diffusion_course.trace import MB, annotate, estimate_bytes_per_step, plan_steps, taps
+from diffusion_course.looking.trace import MB, annotate, estimate_bytes_per_step, plan_steps, taps
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +109,7 @@ def test_default_recording_of_16_images_by_50_steps_fits_100_mb():
 def test_trace_viewer_plays_in_the_browser_and_falls_back_to_png(model, tmp_path):
     from PIL import Image
 
-    from diffusion_course.widgets import TraceViewer, filmstrip_png, save_html
+    from diffusion_course.looking.widgets import TraceViewer, filmstrip_png, save_html
 
     a = annotate(model, 3, steps=5, seed=1, taps=["down.0", "mid.attn"], every=1)
     b = annotate(model, 3, steps=5, seed=2, taps=["down.0", "mid.attn"], every=1)
@@ -142,7 +142,7 @@ def test_trace_viewer_plays_in_the_browser_and_falls_back_to_png(model, tmp_path
 
 
 def test_trace_viewer_refuses_mismatched_input(model):
-    from diffusion_course.widgets import TraceViewer
+    from diffusion_course.looking.widgets import TraceViewer
 
     a = annotate(model, 1, steps=5, seed=1, taps=["mid"], every=1)
     b = annotate(model, 1, steps=4, seed=1, taps=["mid"], every=1)
@@ -153,7 +153,7 @@ def test_trace_viewer_refuses_mismatched_input(model):
 
 
 def test_trace_viewer_compares_models_with_different_taps(model):
-    from diffusion_course.widgets import TraceViewer
+    from diffusion_course.looking.widgets import TraceViewer
 
     dit = build("dit-tiny").eval()
     a = annotate(model, 1, steps=4, seed=3, taps=["mid"], every=1)
@@ -167,7 +167,7 @@ def test_trace_viewer_compares_models_with_different_taps(model):
 
 
 def test_widgets_outside_jupyter_say_what_to_do(model):
-    from diffusion_course.widgets import TraceViewer
+    from diffusion_course.looking.widgets import TraceViewer
 
     v = TraceViewer(annotate(model, 1, steps=3, seed=0, taps=["mid"], every=1))
     with pytest.raises(RuntimeError, match="save_html"):
@@ -178,7 +178,7 @@ def test_recording_never_imports_ipywidgets():
     import subprocess
     import sys
 
-    code = "import sys, diffusion_course.trace; print('ipywidgets' in sys.modules)"
+    code = "import sys, diffusion_course.looking.trace; print('ipywidgets' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
 

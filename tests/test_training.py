@@ -6,10 +6,12 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from diffusion_course import build, checkpoints, config, load_model, load_pretrained, metrics, scenes, schedules
+from diffusion_course import build, config, load_model, load_pretrained, scenes, schedules, shipped
 from diffusion_course.config import TrainConfig
+from diffusion_course.diffusion import checkpoints
+from diffusion_course.diffusion.training import Trainer, lr_at, min_snr_weight
+from diffusion_course.judging import metrics
 from diffusion_course.precision import cpu_has_native_bf16, vector_units
-from diffusion_course.training import Trainer, lr_at, min_snr_weight
 
 TINY = config.preset("unet-tiny")
 
@@ -113,9 +115,9 @@ def test_probe_reads_quality_with_the_judge():
 
 def test_resume_refuses_other_settings(tmp_path, pool):
     Trainer(TINY, cfg(), run_dir=tmp_path, pool=pool, progress=False).run(steps=2)
-    with pytest.raises(checkpoints.CheckpointError, match="other settings"):
+    with pytest.raises(shipped.CheckpointError, match="other settings"):
         Trainer(TINY, cfg(lr=1.0), run_dir=tmp_path, pool=pool, progress=False)
-    with pytest.raises(checkpoints.CheckpointError, match="model config"):
+    with pytest.raises(shipped.CheckpointError, match="model config"):
         Trainer(config.preset("unet-small"), cfg(), run_dir=tmp_path, pool=pool, progress=False)
 
 
@@ -132,7 +134,7 @@ def test_the_machine_is_named_with_its_widest_vector_instructions():
     assert vector_units("avx2 avx512f avx512bw") == "AVX-512"
     assert vector_units("avx2 avx512f avx512_bf16") == "AVX-512 with bf16"
     assert vector_units("fpu sse2") == "" and not cpu_has_native_bf16("avx2 avx512f")
-    assert vector_units() in checkpoints.machine()
+    assert vector_units() in shipped.machine()
 
 
 def test_save_and_load_round_trip(tmp_path):
@@ -148,13 +150,13 @@ def test_save_and_load_round_trip(tmp_path):
 
 def test_missing_and_corrupt_checkpoints_fail_clearly(tmp_path, monkeypatch):
     monkeypatch.setattr(checkpoints, "DATA_DIR", tmp_path)
-    with pytest.raises(checkpoints.CheckpointError, match="python -m diffusion_course train --preset unet-small"):
+    with pytest.raises(shipped.CheckpointError, match="python -m diffusion_course train --preset unet-small"):
         load_pretrained("unet-small")  # a preset with no shipped weights here: the command that makes them
-    with pytest.raises(checkpoints.CheckpointError, match="Pass one of the shipped names"):
+    with pytest.raises(shipped.CheckpointError, match="Pass one of the shipped names"):
         load_pretrained("unet-nope")  # no such preset: no command that would fail
     bad = tmp_path / "broken.safetensors"
     bad.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00not json at all")
-    with pytest.raises(checkpoints.CheckpointError, match="not a readable safetensors"):
+    with pytest.raises(shipped.CheckpointError, match="not a readable safetensors"):
         load_model(bad)
     assert bad.exists()  # never deleted behind the user's back
 
@@ -261,7 +263,7 @@ def test_a_run_saved_before_a_setting_existed_resumes_with_its_default(tmp_path,
     del older["unsaid_share"]  # as a state saved before the setting was added
     save_file(load_file(path), path, metadata=meta | {"train_config": json.dumps(older)})
     assert Trainer(TINY, cfg(), run_dir=tmp_path, pool=pool, progress=False).step == 2
-    with pytest.raises(checkpoints.CheckpointError, match="unsaid_share"):
+    with pytest.raises(shipped.CheckpointError, match="unsaid_share"):
         Trainer(TINY, cfg(unsaid_share=0.5), run_dir=tmp_path, pool=pool, progress=False)
 
 
@@ -284,10 +286,10 @@ def test_starting_from_a_shipped_model_starts_as_that_model(pool):
     prompt = clip.prompt(*clip.load(), "the pup sitting in a rocket flying near the moon")
     with torch.no_grad():
         torch.testing.assert_close(tr.model.eval()(x, t, prompt=prompt), shipped(x, t), atol=1e-5, rtol=1e-4)
-    with pytest.raises(checkpoints.CheckpointError, match="does not fit this model's shape"):
+    with pytest.raises(shipped.CheckpointError, match="does not fit this model's shape"):
         Trainer(config.preset("unet-words"), cfg(init_from="dit-scenes"), pool=pool, progress=False)
     narrower = dataclasses.replace(config.preset("unet-words"), channels=(16, 32, 32))  # same names, narrower layers
-    with pytest.raises(checkpoints.CheckpointError, match=r"\(it has other shapes of \["):  # the only reason
+    with pytest.raises(shipped.CheckpointError, match=r"\(it has other shapes of \["):  # the only reason
         Trainer(narrower, cfg(init_from="unet-scenes"), pool=pool, progress=False)
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import torch
 
-from .. import metrics, scenes
+from .. import scenes
+from ..judging import metrics
 from .core import check_function, exercise
 
 # ----------------------------------------------------------------------------- 06 the template's picture

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import torch
 
-from .. import config, scenes, schedules, training
+from .. import config, scenes, schedules
+from ..diffusion import training
 from ..models import build
 from .core import case_args, check_function, exercise, report
 

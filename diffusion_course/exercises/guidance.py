@@ -8,9 +8,11 @@ import functools
 
 import torch
 
-from .. import clip, guidance, scenes
-from ..checkpoints import load_pretrained
+from .. import scenes
+from ..diffusion import guidance
+from ..diffusion.checkpoints import load_pretrained
 from ..schedules import predict_x0
+from ..words import clip
 from .core import check_function, exercise
 
 

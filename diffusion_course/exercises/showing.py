@@ -8,7 +8,8 @@ import warnings
 
 import torch
 
-from .. import analysis, scenes
+from .. import scenes
+from ..looking import analysis
 from .core import check_function, exercise, report
 from .guidance import _model
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .. import clip
+from ..words import clip
 from .core import check_function, exercise
 
 

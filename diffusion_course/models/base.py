@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from .. import schedules
-from ..prompts import READER_TOLERANCE, Prompt, reader_gap
+from ..words.prompts import READER_TOLERANCE, Prompt, reader_gap
 from .layers import HookPoint
 
 NULL_WORDS = ["<start>", "<end>"]  # what the empty caption is made of

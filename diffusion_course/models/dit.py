@@ -28,7 +28,7 @@ from einops import rearrange
 from torch import nn
 
 from ..config import DiTConfig
-from ..prompts import Prompt
+from ..words.prompts import Prompt
 from .base import Denoiser
 from .layers import Attention, CrossAttention, HookPoint, TimeEmbedding, grid_embedding, zero_init
 

@@ -22,7 +22,7 @@ from einops import rearrange
 from torch import nn
 
 from ..config import UNetConfig
-from ..prompts import Prompt
+from ..words.prompts import Prompt
 from .base import Denoiser
 from .layers import CrossAttention, HookPoint, ResBlock, SpatialAttention, TimeEmbedding, zero_init
 

@@ -14,7 +14,7 @@ Scene ``i`` of seed ``s`` is drawn from ``numpy.random.default_rng([s, i])``, so
 whatever batch it is drawn in, and a big pool is drawn in pieces by several processes at once.
 
     >>> x, labels = batch(16, seed=0)     # x: (16, 3, 32, 32) float32 in [-1, 1]
-    >>> labels[0].caption
+    >>> caption(labels[0])
     >>> x, labels = sample_for("the pup sitting in a rocket flying near the moon", 8)
 """
 from __future__ import annotations
@@ -58,6 +58,7 @@ __all__ = [
     "DESCRIPTION",
     "FACTS",
     "FLAME",
+    "HELD_OUT_SEED",
     "MOON",
     "MOON_PHASES",
     "OBJECTS",
@@ -75,6 +76,7 @@ __all__ = [
     "applies",
     "batch",
     "caption",
+    "check_images",
     "describe",
     "draw_pool",
     "facts",
@@ -114,6 +116,20 @@ def batch(n: int, seed: int = 0, start: int = 0, size: int = SIZE,
         raise ValueError(f"batch needs n >= 0 and size >= 16, got n={n}, size={size}")
     pairs = [scene(seed, i, size, world) for i in range(start, start + n)]
     return _stack([p[0] for p in pairs], size), [p[1] for p in pairs]
+
+
+HELD_OUT_SEED = 200  # held-out real scenes: never used to train a denoiser or the judge; the metrics' reference
+
+
+def check_images(x: torch.Tensor, size: int = SIZE) -> None:
+    """Refuse what is not a batch of scene-sized images in [-1, 1], saying what was expected."""
+    if not torch.is_tensor(x) or x.ndim != 4 or tuple(x.shape[1:]) != (3, size, size):
+        shape = tuple(x.shape) if torch.is_tensor(x) else type(x).__name__
+        raise ValueError(f"expected float images of shape (B, 3, {size}, {size}) in [-1, 1], got shape {shape}")
+    if len(x) and (not x.is_floating_point() or x.min() < -1.001 or x.max() > 1.001):
+        lo, hi = x.min().item(), x.max().item()
+        raise ValueError(f"expected float images of shape (B, 3, {size}, {size}) in [-1, 1], got {x.dtype} in "
+                         f"[{lo:.3g}, {hi:.3g}]; images in [0, 1] are turned into [-1, 1] by x * 2 - 1")
 
 
 MAX_TRIES_PER_SCENE = 2000  # sample_for gives up when not one scene in this many satisfies a prompt

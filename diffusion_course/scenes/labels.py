@@ -71,12 +71,6 @@ class SceneLabels:
         return tuple(o for o in OBJECTS if getattr(self, o) is not None)
 
     @property
-    def caption(self) -> str:
-        from .words import caption  # words reads labels; labels only name the caption
-
-        return caption(self)
-
-    @property
     def relations(self) -> dict[str, bool | None]:
         """Each relation of ``RELATIONS``: True / False, or None where it does not apply."""
         return {k: v for k, v in facts(self).items() if k in RELATIONS}

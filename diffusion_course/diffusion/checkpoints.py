@@ -1,0 +1,162 @@
+"""Saving and loading models: safetensors weights + a JSON card. Nothing is pickled.
+
+A shipped model is two files in ``data/``:
+    NAME.safetensors   the (EMA) weights, with the model config in the file's metadata
+    NAME.json          the card: preset, command, seed, steps, wall time, machine, metrics
+
+``load_pretrained("unet-scenes")`` finds them by name.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, safe_open, save_file
+
+from .. import config as config_mod
+from .. import shipped
+from ..models import build
+from ..shipped import CheckpointError
+
+
+def save_model(path: str | Path, model, card: dict | None = None) -> Path:
+    """Write ``path``.safetensors (weights + config) and, if given, ``path``.json (the card)."""
+    path = Path(path).with_suffix(".safetensors")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().float().cpu().contiguous() for k, v in model.state_dict().items()}
+    meta = {"config": json.dumps(config_mod.to_dict(model.config)), "format": "diffusion_course/1"}
+    tmp = path.with_suffix(".tmp")
+    save_file(state, tmp, metadata=meta)
+    tmp.replace(path)  # never leave a half-written file under the real name
+    if card is not None:
+        path.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
+    return path
+
+
+def load_model(path: str | Path, device: str | torch.device = "cpu"):
+    """Rebuild a model from a .safetensors file written by ``save_model``."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"no checkpoint at {path}")
+    try:
+        with safe_open(path, "pt") as f:
+            meta = f.metadata() or {}
+        state = load_file(path)
+    except (SafetensorError, OSError, ValueError) as e:
+        raise CheckpointError(f"{path} is not a readable safetensors file ({e}); "
+                              "delete it and re-create it with the command in its card") from e
+    if "config" not in meta:
+        raise CheckpointError(f"{path} has no model config in its metadata; was it written by save_model?")
+    model = build(config_mod.from_dict(json.loads(meta["config"])))
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise CheckpointError(f"{path} does not fit its own config: missing {missing[:3]}, unexpected {unexpected[:3]}")
+    return model.to(device).eval()
+
+
+def save_run_state(run_dir: Path, tensors: dict[str, torch.Tensor], meta: dict[str, str]) -> None:
+    """A training run's state (weights, optimiser moments, generator) as ``run_dir/state.safetensors``, written
+    atomically: an interrupted write never leaves half a state under the real name."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    tmp = run_dir / "state.tmp"
+    save_file({k: v.cpu() for k, v in tensors.items()}, tmp, metadata=meta)
+    tmp.replace(run_dir / "state.safetensors")
+
+
+def run_meta(step: int, elapsed: float, model_config, train_config, **logs) -> dict[str, str]:
+    """A run state's metadata: the step it reached, its training seconds, the configs it was trained with and its
+    ``logs`` (each as JSON)."""
+    return {"step": str(step), "elapsed": str(elapsed), "model_config": json.dumps(config_mod.to_dict(model_config)),
+            "train_config": json.dumps(dataclasses.asdict(train_config)), **{k: json.dumps(v) for k, v in logs.items()}}
+
+
+RESUMABLE = ("steps", "checkpoint_every")  # what a resumed run may change: how far it goes, how often it saves
+
+
+def load_run_state(run_dir: Path, model_config, train_config) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """A run's saved tensors and metadata (``save_run_state``), once it is known to have been trained with this
+    model config and these settings (all but ``RESUMABLE``); a ``CheckpointError`` saying what to do if not."""
+    path = run_dir / "state.safetensors"
+    with safe_open(path, "pt") as f:
+        meta = f.metadata()
+    ours = json.loads(json.dumps(dataclasses.asdict(train_config)))
+    # a setting added after the state was saved reads as its default (new settings default to the old behaviour)
+    added = {f.name: f.default for f in dataclasses.fields(train_config) if f.default is not dataclasses.MISSING}
+    saved = json.loads(json.dumps(added)) | json.loads(meta["train_config"])
+    changed = {k for k in set(saved) | set(ours) if k not in RESUMABLE and saved.get(k) != ours.get(k)}
+    if config_mod.from_dict(json.loads(meta["model_config"])) != model_config or changed:
+        differ = ", ".join(sorted(changed)) or "the model's shape"
+        raise CheckpointError(f"{path} was trained with other settings ({differ}); resume with the same settings or "
+                              "use a new --out folder")
+    return load_file(path), meta
+
+
+def optimizer_tensors(opt: torch.optim.Optimizer, prefix: str = "opt") -> dict[str, torch.Tensor]:
+    """An optimiser's moments as flat tensors ``{prefix}.{param}.{name}`` (for a run's ``state.safetensors``)."""
+    return {f"{prefix}.{i}.{k}": torch.as_tensor(v).contiguous()
+            for i, s in opt.state_dict()["state"].items() for k, v in s.items()}
+
+
+def load_optimizer(opt: torch.optim.Optimizer, state: dict[str, torch.Tensor], device, prefix: str = "opt") -> None:
+    """Put back the moments ``optimizer_tensors`` stored (``step`` counters stay on the CPU, as torch keeps them)."""
+    opt_state = opt.state_dict()
+    for key, v in state.items():
+        if key.startswith(prefix + "."):
+            _, i, name = key.split(".", 2)
+            opt_state["state"].setdefault(int(i), {})[name] = v.to(device) if name != "step" else v
+    opt.load_state_dict(opt_state)
+
+
+def card(name: str) -> dict:
+    """The JSON card of a shipped model."""
+    path = shipped.DATA_DIR / f"{name}.json"
+    if not path.exists():
+        raise CheckpointError(f"no card {path}")
+    return json.loads(path.read_text())
+
+
+def lineage(name: str) -> list[dict]:
+    """The cards of a shipped model and of every model it was trained from (each card's ``init_from``), the first
+    ancestor first: ``[c["name"] for c in lineage("unet-words")]`` -> unet-scenes, unet-words-20k, unet-words-100k,
+    unet-words."""
+    cards = [card(name)]
+    while up := cards[0].get("train_config", {}).get("init_from", ""):
+        if any(c["name"] == up for c in cards):
+            raise CheckpointError(f"the cards of {name} go round in a circle at {up}: fix its init_from")
+        cards.insert(0, card(up))
+    return cards
+
+
+def load_pretrained(name: str, device: str | torch.device | None = None):
+    """A shipped model from ``data/`` by name, e.g. ``load_pretrained("unet-scenes")``."""
+    path = shipped.DATA_DIR / f"{name}.safetensors"
+    if not path.exists():
+        known = ", ".join(sorted(p.stem for p in shipped.DATA_DIR.glob("*.safetensors"))) or "none"
+        remake = (f"To make it yourself: python -m diffusion_course train --preset {name} --out {path.with_suffix('')}"
+                  if name in config_mod.PRESETS else
+                  "To make the judge: python -m diffusion_course judge" if name == "judge" else
+                  "Pass one of the shipped names, or a path to a .safetensors file")
+        raise CheckpointError(f"no pretrained model {name!r}: {path} is missing. Shipped models: {known}. {remake}")
+    return load_model(path, device or default_device())
+
+
+def default_device() -> torch.device:
+    """The GPU when there is one, else the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def autoencoder_of(denoiser_config, device=None) :
+    """The shipped autoencoder a latent denoiser's config names, with a clear error when it is missing."""
+    name = getattr(denoiser_config, "autoencoder", "")
+    if not name:
+        raise ValueError("this denoiser draws pixels, not latents (its config names no autoencoder); "
+                         "sample it with samplers.sample")
+    path = shipped.DATA_DIR / f"{name}.safetensors"
+    if not path.exists():
+        raise shipped.CheckpointError(
+            f"this latent model paints through the autoencoder {name!r}, but {path} is missing; make it with: "
+            f"python -m diffusion_course autoencoder --preset {name} --out {path.with_suffix('')}")
+    return load_model(path, device or default_device())

@@ -1,0 +1,117 @@
+"""Drawing from words: classifier-free guidance and CLIP guidance, as guides for the one sampling loop.
+
+A *guide* is a callable the sampler calls in place of the plain model call at every step:
+
+    guide(model, x_t, t, extras, **model_kwargs) -> eps_hat
+
+It may run the model however it likes (twice in one batch, with gradients on) and may store what it did
+in ``extras``: ``trace.annotate`` records every tensor there, so the viewer can show it beside x_t and
+x0_hat. With no guide the sampler calls ``model(x_t, t, **model_kwargs)`` under no_grad, exactly as before.
+
+* ``ClassifierFree(scale)`` (Ho & Salimans 2022), for a model that listens and was trained with some
+  empty captions. One batched pass reads the prompt and the null prompt; then
+
+      eps_hat = eps_u + s (eps_c - eps_u)
+
+  s = 0 is unconditional, s = 1 plain conditional, s > 1 follows the words harder (at a cost in variety).
+* ``ClipGuidance(clip_model, tokenizer, caption, scale)`` steers *any* denoiser, one that never heard a
+  word included, with the gradient of the tiny CLIP's image-caption similarity. The CLIP reads the
+  model's clean guess x0_hat(x_t) = (x_t - sqrt(1 - alpha_bar_t) eps_hat) / sqrt(alpha_bar_t), not the
+  dusty x_t it was never trained to read (GLIDE, Nichol et al. 2022; the diffusers community pitfall),
+  and the gradient flows back through x0_hat and the model to x_t. It enters the update as classifier
+  guidance does (Dhariwal & Nichol 2021, eq. 14):
+
+      eps_hat <- eps_hat - s sqrt(1 - alpha_bar_t) grad_{x_t} sim(CLIP(x0_hat(x_t)), caption)
+"""
+from __future__ import annotations
+
+import warnings
+
+import torch
+
+from ..schedules import predict_x0
+from ..words import clip
+
+
+def check_scale(scale: float) -> float:
+    if not isinstance(scale, (int, float)) or scale < 0 or scale != scale:
+        raise ValueError(f"a guidance scale is a number >= 0 (0: no guidance), got {scale!r}")
+    return float(scale)
+
+
+def plain(model, x_t: torch.Tensor, t: torch.Tensor, extras: dict, **model_kwargs) -> torch.Tensor:
+    """No guidance: the model's own eps_hat (what the sampler does without a guide)."""
+    with torch.no_grad():
+        return model(x_t, t, **model_kwargs)
+
+
+class ClassifierFree:
+    """Classifier-free guidance at scale ``s``: ``sample(model, n, prompt=p, guide=ClassifierFree(3.0))``.
+
+    Records ``extras["cfg_delta"]`` = eps_c - eps_u, the direction the words push (B, C, H, W).
+    """
+
+    def __init__(self, scale: float):
+        self.scale = check_scale(scale)
+
+    def __repr__(self) -> str:
+        return f"ClassifierFree(scale={self.scale:g})"
+
+    def __call__(self, model, x_t: torch.Tensor, t: torch.Tensor, extras: dict, prompt=None,
+                 **model_kwargs) -> torch.Tensor:
+        if not getattr(model, "listens", False):
+            raise ValueError("classifier-free guidance needs a model that listens (unet-words, dit-words); "
+                             "steer an unconditional model with ClipGuidance instead")
+        if prompt is None:
+            raise ValueError("classifier-free guidance needs something to say: sample(model, n, prompt=..., guide=...)")
+        if prompt.is_empty():  # nothing to follow: the unconditional sample, at the cost of one pass
+            if not getattr(self, "_warned", False):
+                warnings.warn("the prompt is empty, so classifier-free guidance has nothing to follow: "
+                              "drawing unconditionally", stacklevel=2)
+                self._warned = True
+            return plain(model, x_t, t, extras, prompt=prompt, **model_kwargs)
+        n = x_t.shape[0]
+        both = model.read_prompt(prompt, n, x_t.device).cat(model.read_prompt(None, n, x_t.device))
+        with torch.no_grad():  # conditional and unconditional in one batched pass, conditional rows first
+            eps_c, eps_u = model(torch.cat([x_t, x_t]), torch.cat([t, t]), prompt=both, **model_kwargs).chunk(2)
+        extras["cfg_delta"] = eps_c - eps_u
+        return eps_u + self.scale * (eps_c - eps_u)
+
+
+class ClipGuidance:
+    """CLIP guidance toward ``caption`` at scale ``s``, through the model's x0_hat:
+    ``sample(unet, n, guide=ClipGuidance(clip_model, tokenizer, "the pup sitting in a rocket", 50))``.
+
+    For a model that listens, ``prompt=`` in the sampler's arguments is what the model hears while the CLIP
+    pushes (default: the null prompt, so the CLIP does all the steering). Records
+    ``extras["guidance_grad"]``, the gradient (B, C, H, W) before scaling, and
+    ``extras["clip_similarity"]`` (B,), how well each x0_hat matched the caption at that step.
+    """
+
+    def __init__(self, clip_model, tokenizer, caption: str, scale: float):
+        self.scale, self.caption = check_scale(scale), caption
+        self.clip_model = clip_model.eval().requires_grad_(False)
+        self.text = clip.encode_texts(clip_model, tokenizer, [caption]).detach()  # (1, E) unit vector
+
+    def __repr__(self) -> str:
+        return f"ClipGuidance({self.caption!r}, scale={self.scale:g})"
+
+    def similarity(self, x0_hat: torch.Tensor) -> torch.Tensor:
+        """Cosine similarity (B,) of each clean guess with the caption (differentiable)."""
+        return (clip.encode_images(self.clip_model, x0_hat.clamp(-1, 1)) @ self.text.to(x0_hat.device).T)[:, 0]
+
+    def __call__(self, model, x_t: torch.Tensor, t: torch.Tensor, extras: dict, **model_kwargs) -> torch.Tensor:
+        size = self.clip_model.visual.image_size[0]
+        if x_t.shape[-1] != size:
+            raise ValueError(f"this CLIP reads {size}x{size} images but the model draws {x_t.shape[-1]}x"
+                             f"{x_t.shape[-1]}: use a CLIP trained at the model's image size")
+        alpha_bar = model.schedule.alpha_bar.to(x_t.device)[t].float().view(-1, 1, 1, 1)  # (B, 1, 1, 1)
+        with torch.enable_grad():
+            x = x_t.detach().requires_grad_(True)
+            eps_hat = model(x, t, **model_kwargs)  # with the graph kept: the gradient flows back through it
+            sim = self.similarity(predict_x0(x, eps_hat, alpha_bar))  # the CLIP reads x0_hat(x_t)
+            (grad,) = torch.autograd.grad(sim.sum(), x)  # each image's gradient (they do not interact)
+        extras["guidance_grad"] = grad
+        extras["clip_similarity"] = sim.detach()
+        return eps_hat.detach() - self.scale * (1 - alpha_bar).sqrt() * grad
+

@@ -1,0 +1,114 @@
+"""Notebook 10's measurements, for both teams: when each fact of the drawing is decided (``analysis.commitment``),
+how much forks at each step disagree (``analysis.fork``), and what the looking costs (annotation time and
+memory per tap kind, per step stride and per image). ``bench --only showing`` writes them into
+``bench/results.json``; the notebook and ``report`` read them from there.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+from ..diffusion import checkpoints
+from ..diffusion.samplers import sample
+from ..looking import analysis
+from ..looking.trace import MB, annotate, estimate_bytes_per_step, plan_steps
+
+TEAMS = {"unet-scenes": "Team CNN", "dit-scenes": "Team Transformers"}
+BUDGET_MB = 100.0  # annotate's default budget
+
+
+def commitment_summary(c: analysis.Commitment) -> dict:
+    """A ``Commitment`` as numbers: each fact's committed step (and its timestep), and the curves."""
+    return {"facts": list(c.facts), "t": c.t, "share": c.share,
+            "step": c.step, "timestep": {f: (c.t[s] if s is not None else None) for f, s in c.step.items()},
+            "shown": c.shown.T.tolist(), "settled": c.settled.T.tolist()}
+
+
+def fork_summary(model, n: int, ks: list[int], continuations: int, steps: int, seed: int = 0) -> dict:
+    """Mean per-pixel disagreement of ``continuations`` forks at each step in ``ks`` (n images each)."""
+    out = {}
+    for k in ks:
+        f = analysis.fork(model, n, k, continuations, steps, seed)
+        out[str(k)] = {"t": f.t, "disagreement": float(f.disagreement.mean()),
+                       "disagreement_p90": float(f.disagreement.flatten().quantile(0.9))}
+    return out
+
+
+def _timed(fn, reps: int = 2) -> tuple[float, object]:
+    """The fastest of ``reps`` calls of ``fn`` (the least disturbed by a noisy machine), and its value."""
+    best = math.inf
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        value = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, value
+
+
+def _against_plain(fn, plain, reps: int = 2) -> tuple[float, float, object]:
+    """``fn`` and ``plain`` timed alternately (so a drift in the machine's speed hits both alike): the
+    fastest of each, their ratio, and ``fn``'s value."""
+    best, base, value = math.inf, math.inf, None
+    for _ in range(reps):
+        base = min(base, _timed(plain, 1)[0])
+        seconds, value = _timed(fn, 1)
+        best = min(best, seconds)
+    return best, best / base, value
+
+
+def looking_cost(model, n: int = 16, steps: int = 50, strides: tuple[int, ...] = (1, 5, 10),
+                 images: tuple[int, ...] = (1, 4, 16)) -> dict:
+    """What annotation costs on ``model``: time against plain sampling (timed alternately) and the trace's
+    memory, per tap kind (every step), per step stride (the default taps) and per number of images; what the
+    default budget chooses for every tap at once, and what recording them all at every step would need."""
+    def plain():
+        return sample(model, n, steps=steps, seed=0)
+
+    plain()  # (a warm-up: the first run pays for allocations)
+    kinds = {}
+    for kind in sorted(set(model.tap_kinds().values())):
+        names = [name for name, k in model.tap_kinds().items() if k == kind]
+        seconds, ratio, trace = _against_plain(
+            lambda names=names: annotate(model, n, steps, taps=names, every=1, budget_mb=1e6), plain)
+        kinds[kind] = {"taps": len(names), "seconds": seconds, "time_ratio": ratio, "trace_mb": trace.nbytes / MB}
+    by_stride = {}
+    for every in strides:
+        seconds, ratio, trace = _against_plain(
+            lambda every=every: annotate(model, n, steps, every=every, budget_mb=1e6), plain)
+        by_stride[str(every)] = {"recorded_steps": len(trace), "seconds": seconds, "time_ratio": ratio,
+                                 "trace_mb": trace.nbytes / MB}
+    per_image = {str(m): estimate_bytes_per_step(model, model.default_taps(), m) * steps / MB for m in images}
+    everything = model.tap_names()
+    all_step = estimate_bytes_per_step(model, everything, n)
+    return {"model_images": n, "steps": steps, "plain_seconds": _timed(plain)[0], "kinds": kinds,
+            "by_stride": by_stride, "default_taps": model.default_taps(), "mb_per_images_all_steps": per_image,
+            "all_taps": len(everything), "all_taps_all_steps_mb": all_step * steps / MB,
+            "budget_mb": BUDGET_MB, "budget_stride_all_taps": _stride(steps, all_step)}
+
+
+def _stride(steps: int, per_step: int) -> int | None:
+    """The stride ``annotate`` would choose within the default budget (None: not even one step fits)."""
+    try:
+        return plan_steps(steps, per_step, BUDGET_MB, "auto")
+    except MemoryError:
+        return None
+
+
+FORK_AT = (0.0, 0.2, 0.4, 0.6, 0.8)  # forks at these fractions of the run
+
+
+def measure(judge, n: int = 64, steps: int = 50, fork_n: int = 16, continuations: int = 4, cost_n: int = 16,
+            progress=print) -> dict:
+    """Both teams' commitment and fork disagreement (forks at ``FORK_AT`` of the run), and Team CNN's
+    annotation cost (timed first)."""
+    models = {name: checkpoints.load_pretrained(name, "cpu") for name in TEAMS}
+    out = {"n": n, "steps": steps, "fork_n": fork_n, "continuations": continuations,
+           "cost": looking_cost(models["unet-scenes"], cost_n, steps), "teams": {}}
+    for name, model in models.items():
+        seconds, c = _timed(lambda model=model: analysis.when_decided(model, judge, n, steps), reps=1)
+        forks = fork_summary(model, fork_n, [round(f * steps) for f in FORK_AT], continuations, steps)
+        out["teams"][name] = {"team": TEAMS[name], "commitment": commitment_summary(c), "forks": forks,
+                              "seconds": seconds}
+        spreads = ", ".join(f"k={k}: {v['disagreement']:.3f}" for k, v in forks.items())
+        progress(f"  {TEAMS[name]}: layout committed at step {c.step[analysis.LAYOUT]} of {steps}; "
+                 f"fork disagreement {spreads}")
+    return out
