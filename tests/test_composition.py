@@ -55,7 +55,7 @@ def test_real_scenes_of_a_prompt_compose_and_those_of_another_mostly_do_not(judg
 
 
 def test_a_sweep_scores_every_cell_from_the_same_dust(judge):
-    from diffusion_course import clip
+    from diffusion_course.words import clip
 
     seen = []
     scores = composition.sweep(judge, clip.load(), {"clip": (0.0, 30.0)}, prompts=[BESIDE], n=4, steps=3,

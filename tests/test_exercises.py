@@ -183,7 +183,9 @@ def test_08_the_typical_clip_mistakes_really_differ_from_the_answer():
 
 def _fake_words_results(teams=("Team CNN", "Team Transformers")) -> dict:
     """A words section shaped like ``bench``'s (see ``bench.run``), with made-up numbers."""
-    from diffusion_course import composition, scenes, scoreboard
+    from diffusion_course import scenes
+    from diffusion_course.judging import scoreboard
+    from diffusion_course.lessons import composition
 
     scales = {"cfg": [0.0, 1.0, 3.0, 7.5], "clip": [0.0, 30.0, 100.0, 300.0]}
     scores = []
@@ -203,7 +205,9 @@ def _fake_words_results(teams=("Team CNN", "Team Transformers")) -> dict:
 def test_08_scoreboard_figures_read_the_bench_words_section(capsys):
     import matplotlib.pyplot as plt
 
-    from diffusion_course import plotting, scenes, scoreboard
+    from diffusion_course import scenes
+    from diffusion_course.judging import scoreboard
+    from diffusion_course.looking import plotting
 
     words = _fake_words_results()
     curve = scoreboard.by_scale(words["scores"], "Team CNN", "cfg")
@@ -236,8 +240,11 @@ def test_08_scoreboard_figures_read_the_bench_words_section(capsys):
 def test_08_panels_word_maps_and_readings_grid_draw_what_they_are_given():
     import matplotlib.pyplot as plt
 
-    from diffusion_course import build, clip, guidance, plotting
+    from diffusion_course import build
+    from diffusion_course.diffusion import guidance
+    from diffusion_course.looking import plotting
     from diffusion_course.looking.trace import annotate
+    from diffusion_course.words import clip
 
     words = clip.load()
     with torch.random.fork_rng(devices=[]):
@@ -260,7 +267,7 @@ def test_08_panels_word_maps_and_readings_grid_draw_what_they_are_given():
 
 def test_10_the_put_back_reference_is_what_known_pixels_does():
     """The checker's reference, given KnownPixels' own noise, equals ``analysis.KnownPixels`` at every kind of step."""
-    from diffusion_course import analysis
+    from diffusion_course.looking import analysis
 
     model = showing_exercises._model("unet-scenes")
     for x_prev, x0, known, t_prev, _, alpha_bar in showing_exercises._put_back_cases():
@@ -290,7 +297,7 @@ def test_10_checkers_leave_the_global_rng_alone(capsys):
 
 
 def test_10_cost_table_prints_what_the_looking_cost(capsys):
-    from diffusion_course import plotting
+    from diffusion_course.looking import plotting
 
     cost = {"model_images": 8, "steps": 25, "plain_seconds": 0.5, "default_taps": ["mid", "mid.attn"],
             "kinds": {"attention": {"taps": 3, "time_ratio": 1.2, "trace_mb": 23.4}},

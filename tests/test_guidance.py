@@ -147,7 +147,9 @@ def test_the_trace_records_word_attention_and_guidance_maps(words):
 
 
 def test_listening_measures_how_far_each_relation_said_the_other_way_moves_eps_hat(words):
-    from diffusion_course import composition, plotting, scenes
+    from diffusion_course import scenes
+    from diffusion_course.lessons import composition
+    from diffusion_course.looking import plotting
 
     deaf = build("unet-words-tiny").eval()  # its words start at zero: it hears nothing yet
     deaf.set_null_prompt(clip.prompt(*words, [""]))

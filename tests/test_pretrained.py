@@ -76,7 +76,8 @@ WORDS_COMPOSE = {"unet-words": (0, 3.0, 0.75, 0.3), "dit-words": (3, 1.0, 0.2, 0
 def test_a_model_that_listens_composes_what_it_is_told(name):
     """Told a challenge sentence (the story's own for Team CNN; with classifier-free guidance), the model that
     listens draws it far more often than its unconditional ancestor, or than itself told nothing."""
-    from diffusion_course import clip, composition
+    from diffusion_course.lessons import composition
+    from diffusion_course.words import clip
 
     model, judge, words = load_pretrained(name, "cpu"), load_pretrained("judge", "cpu"), clip.load()
     card = checkpoints.card(name)

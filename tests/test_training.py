@@ -278,7 +278,7 @@ def test_a_model_that_listens_trains_and_resumes_exactly(tmp_path, pool):
 def test_starting_from_a_shipped_model_starts_as_that_model(pool):
     """The new layers (cross-attention, the caption's path into the time embedding) start at zero, so a
     model that listens, started from the shipped unconditional U-Net, predicts exactly what it predicts."""
-    from diffusion_course import clip
+    from diffusion_course.words import clip
 
     tr = Trainer(config.preset("unet-words"), cfg(init_from="unet-scenes"), pool=pool, progress=False)
     shipped = load_pretrained("unet-scenes", "cpu")
@@ -296,7 +296,7 @@ def test_starting_from_a_shipped_model_starts_as_that_model(pool):
 def test_starting_from_a_model_that_listened_to_another_clip_keeps_this_runs_null_prompt(pool, tmp_path):
     """Re-training a model that listens after the tiny CLIP was re-made: the weights come from the old model,
     the null prompt from the new CLIP, and training on the new CLIP's prompts is not refused as a mismatch."""
-    from diffusion_course import clip
+    from diffusion_course.words import clip
 
     stranger = clip.save(clip.build(seed=1)[0], tmp_path / "stranger-clip")  # another CLIP of the same shapes
     tr = Trainer(config.preset("unet-words"), cfg(init_from="unet-words", clip=str(stranger)), pool=pool,
