@@ -14,7 +14,7 @@ The public API, re-exported here:
     train, Trainer    training with EMA, Min-SNR weighting, resumable checkpoints
     load_pretrained   shipped weights from data/
     metrics           sample-quality metrics read off the scene judge
-    trace             annotated sampling: taps, Trace, annotate (``looking.trace``)
+    trace             annotated sampling: annotate -> Trace (``looking.trace``; the taps it records: ``looking.taps``)
     plotting          the notebooks' figures (``looking.plotting``)
     bench, report     benchmarks (measuring; the cached results the notebooks read) and RESULTS.md (reporting)
 and, by their old short names, the modules a notebook reads: ``clip`` (``words.clip``), ``guidance``

@@ -36,3 +36,17 @@ def machine() -> str:
     units = precision.vector_units()
     gpu = f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""
     return f"{cpu}{f' ({units})' if units else ''}, {os.cpu_count()} cores{gpu}, torch {torch.__version__}"
+
+
+def refuse_to_replace(out: str | Path, written, force: bool = False) -> None:
+    """Stop a command before it trains if it would write over a shipped file: a ``ValueError`` (one line on the
+    command line) naming the first of ``written`` (the files and folders a run to ``--out out`` writes) that already
+    exists in ``DATA_DIR``, unless ``force``. A new name in ``data/`` is allowed (that is how a new model is
+    shipped), and so is anything outside it: a run of your own resumes as before."""
+    if force:
+        return
+    data = DATA_DIR.resolve()
+    for path in map(Path, written):
+        if path.exists() and path.resolve().is_relative_to(data):
+            raise ValueError(f"{path} is shipped with the course (the notebooks load it): write your run elsewhere "
+                             f"(--out {RUNS_DIR / Path(out).name}, say) or pass --force to replace it")

@@ -4,8 +4,9 @@ import pytest
 import torch
 
 from diffusion_course import bench, shipped
-from diffusion_course.bench import report
-from diffusion_course.lessons import budgets, stepping
+from diffusion_course.bench import goals, report, report_lessons
+from diffusion_course.diffusion import cost
+from diffusion_course.lessons import stepping
 
 
 def test_bench_quick_writes_a_valid_results_file(tmp_path):
@@ -88,8 +89,9 @@ def test_bench_quick_writes_a_valid_results_file(tmp_path):
             ends = p["step"] == c["recipe_steps"] and p["tflop"] <= p["budget"]
             assert ends or p["budget"] <= p["tflop"] < p["budget"] + c["gflop_per_step"] / 1e3
     assert "Time to quality" in md and "Time-to-quality goal" in md and (tmp_path / "budgets.png").stat().st_size
-    assert "on this machine" in "\n".join(report.budgets_markdown(r["budgets"]))  # (measured with the rest)
-    alone = "\n".join(report.budgets_markdown({**r["budgets"], "machine": "a CPU (AVX2)", "date": "2026-12-06"}))
+    assert "on this machine" in "\n".join(report_lessons.budgets_markdown(r["budgets"]))  # (measured with the rest)
+    alone = "\n".join(report_lessons.budgets_markdown({**r["budgets"], "machine": "a CPU (AVX2)",
+                                                       "date": "2026-12-06"}))
     assert "on a CPU (AVX2) on 2026-12-06" in alone
     w = r["words"]
     if "skipped" not in w:
@@ -122,18 +124,18 @@ def test_missing_results_say_how_to_make_them(tmp_path):
 
 def test_flop_count_of_a_matmul_is_exact():
     a, b = torch.randn(8, 16), torch.randn(16, 4)
-    assert budgets.count_flops(lambda: a @ b) == 2 * 8 * 16 * 4
+    assert cost.count_flops(lambda: a @ b) == 2 * 8 * 16 * 4
 
 
 def test_goals_are_written_once_and_read_by_checks_and_report():
     r = bench.load_results()  # the shipped full run
     page = report.markdown(r)
-    for section, names in report.GOAL_GROUPS.items():
-        assert report.goal_line(r, section) in page
+    for section, names in goals.GOAL_GROUPS.items():
+        assert goals.goal_line(r, section) in page
         for name in names:
-            assert report.GOALS[name].says in report.goal_line(r, section)
-    slow = {**r, "sampling": {**r["sampling"], "seconds": report.GOALS["ddim_seconds"].limit + 0.01}}
-    assert not report.GOALS["ddim_seconds"].met(slow)  # an at-most goal, just missed
-    assert report.goal_line(slow, "sampling").endswith("not met.")
+            assert goals.GOALS[name].says in goals.goal_line(r, section)
+    slow = {**r, "sampling": {**r["sampling"], "seconds": goals.GOALS["ddim_seconds"].limit + 0.01}}
+    assert not goals.GOALS["ddim_seconds"].met(slow)  # an at-most goal, just missed
+    assert goals.goal_line(slow, "sampling").endswith("not met.")
     weak = {**r, "sampling": {**r["sampling"], "fraction_of_fp32_peak": 0.0}}  # an at-least goal
-    assert not report.GOALS["ddim_fraction"].met(weak)
+    assert not goals.GOALS["ddim_fraction"].met(weak)

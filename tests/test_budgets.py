@@ -3,7 +3,7 @@ import dataclasses
 import pytest
 
 from diffusion_course.config import TRAIN_PRESETS, TrainConfig
-from diffusion_course.diffusion import checkpoints
+from diffusion_course.diffusion import checkpoints, cost
 from diffusion_course.lessons import budgets
 
 
@@ -17,8 +17,8 @@ def test_steps_for_a_budget_spend_it_and_no_step_less_would():
 
 
 def test_a_step_costs_in_proportion_to_its_batch():
-    small = budgets.step_flops("unet-tiny", TrainConfig(batch_size=4))
-    assert small > 0 and budgets.step_flops("unet-tiny", TrainConfig(batch_size=8)) == pytest.approx(2 * small)
+    small = cost.step_flops("unet-tiny", TrainConfig(batch_size=4))
+    assert small > 0 and cost.step_flops("unet-tiny", TrainConfig(batch_size=8)) == pytest.approx(2 * small)
 
 
 def _curve(rates: dict) -> dict:
@@ -41,7 +41,7 @@ def test_goals_read_the_first_budget_reaching_the_target_and_the_worst_gap():
 def test_a_curve_is_read_at_each_budget_and_at_a_short_recipes_end():
     judge = checkpoints.load_pretrained("judge", "cpu")
     cfg = dataclasses.replace(TRAIN_PRESETS["quick"], steps=30, pool_size=256, warmup=5)
-    per_step = budgets.step_flops("unet-tiny", cfg)
+    per_step = cost.step_flops("unet-tiny", cfg)
     wanted = (9.5 * per_step / 1e12, 19.5 * per_step / 1e12, 40 * per_step / 1e12)  # steps 10, 20; past the end
     c = budgets.curve("unet-tiny", cfg, judge, wanted, probe_images=4, probe_steps=2)
     assert [p["step"] for p in c["points"]] == [10, 20, 30]  # the last reading is the recipe's end, within 1 TFLOP
@@ -54,5 +54,5 @@ def test_a_curve_is_read_at_each_budget_and_at_a_short_recipes_end():
 @pytest.mark.parametrize("name", ["unet-fast", "dit-fast"])
 def test_the_fast_recipes_are_sized_to_the_largest_budget(name):
     cfg = TRAIN_PRESETS[name]
-    per_step = budgets.step_flops(name, cfg)
+    per_step = cost.step_flops(name, cfg)
     assert cfg.steps == pytest.approx(budgets.steps_for(max(budgets.BUDGETS), per_step), rel=0.01)  # ~100 TFLOP

@@ -1,11 +1,19 @@
-"""The command line: bad input gets one line on stderr and exit status 2, and nothing is written or deleted."""
+"""The command line: bad input gets one line on stderr and exit status 2, and nothing is written or deleted; a run
+goes to runs/ and a shipped file in data/ is replaced only when the command is told --force."""
 import argparse
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+import torch
+from PIL import Image
 
-from diffusion_course.__main__ import main, number
+from diffusion_course import load_model, shipped
+from diffusion_course.cli import main, parser
+from diffusion_course.cli import train as train_command
+from diffusion_course.cli.arguments import number
 from diffusion_course.diffusion.training import mean_tail
 
 BAD = {
@@ -96,3 +104,78 @@ def test_sample_draws_what_it_is_told_with_either_kind_of_guidance(tmp_path, cap
         main(["sample", *argv, "-n", "2", "--steps", "3", "--out", str(out)])
         assert out.exists() and out.stat().st_size > 0
     assert capsys.readouterr().out.count("wrote") == 2
+
+
+def files_under(root: Path) -> dict[str, bytes | None]:
+    """Every file (its bytes) and folder (None) under ``root``, by relative path."""
+    return {str(p.relative_to(root)): p.read_bytes() if p.is_file() else None for p in sorted(root.rglob("*"))}
+
+
+@pytest.fixture
+def data(tmp_path, monkeypatch):
+    """A stand-in for data/ with fake shipped files (never the real ones), and the working folder beside it."""
+    root = tmp_path / "data"
+    (root / "clip-scenes").mkdir(parents=True)
+    (root / "clip-scenes" / "card.json").write_text("{}")
+    for name in ("unet-scenes.safetensors", "unet-scenes.json", "judge-rejected.png", "gan-scenes.json",
+                 "ae-scenes.png"):
+        (root / name).write_bytes(b"shipped " + name.encode())
+    monkeypatch.setattr(shipped, "DATA_DIR", root)
+    monkeypatch.chdir(tmp_path)
+    return root
+
+
+OVER_SHIPPED = {  # each command that writes weights, aimed at a file that is shipped, and the file it names
+    "train": (["train", "--preset", "unet-tiny", "--steps", "1", "--out", "data/unet-scenes"],
+              "unet-scenes.safetensors"),
+    "judge": (["judge", "--steps", "1", "--out", "data/judge"], "judge-rejected.png"),
+    "clip": (["clip", "--steps", "1", "--out", "data/clip-scenes"], "clip-scenes"),
+    "gan": (["gan", "--steps", "1", "--out", "data/gan-scenes"], "gan-scenes.json"),
+    "autoencoder": (["autoencoder", "--steps", "1", "--out", "data/ae-scenes"], "ae-scenes.png"),
+}
+
+
+@pytest.mark.parametrize("command", sorted(OVER_SHIPPED))
+def test_a_shipped_file_is_not_replaced_without_force_and_nothing_is_written(command, data, tmp_path, capsys):
+    argv, named = OVER_SHIPPED[command]
+    before = files_under(tmp_path)
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith(f"error: data/{named} is shipped with the course"), lines
+    assert "--force" in lines[0] and f"--out runs/{Path(argv[-1]).name}" in lines[0]
+    assert files_under(tmp_path) == before  # every shipped byte kept, no run folder, no runs/, no progress file
+
+
+def test_runs_go_to_runs_by_default(capsys):
+    assert parser().parse_args(["judge"]).out == str(Path("runs") / "judge")
+    assert parser().parse_args(["clip"]).out == str(Path("runs") / "clip-scenes")
+    for command, default in (("train", "runs/PRESET"), ("autoencoder", "runs/PRESET"), ("gan", "runs/gan-scenes")):
+        assert parser().parse_args([command]).out is None and not parser().parse_args([command]).force
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        assert f"(default {default})" in " ".join(capsys.readouterr().out.split())  # (train: also run below)
+
+
+def test_train_writes_to_runs_resumes_there_and_replaces_a_shipped_file_only_with_force(data, tmp_path, monkeypatch,
+                                                                                         capsys):
+    monkeypatch.setattr(train_command, "sample_grid", lambda model, eta: torch.zeros(4, 3, 32, 32))  # (64 DDIM-50
+    # drawings are the run's slowest part, and not what is tested here)
+    pictures = tmp_path / "pictures"
+    pictures.mkdir()
+    for k in range(4):
+        Image.new("RGB", (32, 32), (60 * k, 100, 200)).save(pictures / f"{k}.png")
+    quick = ["train", "--preset", "unet-tiny", "--steps", "1", "--batch-size", "4", "--precision", "fp32",
+             "--data", str(pictures)]
+    shipped_bytes = files_under(data)
+    main(quick)  # no --out: runs/unet-tiny
+    written = {"unet-tiny.safetensors", "unet-tiny.json", "unet-tiny.png", "unet-tiny.run/state.safetensors"}
+    assert written <= set(files_under(tmp_path / "runs"))
+    main(quick)  # the same command again: a run of your own resumes (here, already complete) and is written again
+    assert "resuming at step 1" in capsys.readouterr().out
+    assert files_under(data) == shipped_bytes
+
+    main([*quick, "--out", "data/unet-scenes", "--force"])  # told: the shipped file is replaced
+    assert load_model(data / "unet-scenes.safetensors").config.channels == (16, 32, 32)
+    assert json.loads((data / "unet-scenes.json").read_text())["preset"] == "unet-tiny"

@@ -9,7 +9,7 @@ import torch
 from diffusion_course import scenes
 from diffusion_course.config import ClipTrainConfig
 from diffusion_course.shipped import CheckpointError
-from diffusion_course.words import clip
+from diffusion_course.words import clip, clip_measures, clip_training
 
 TINY = ClipTrainConfig(steps=3, batch_size=8, pool_size=32, warmup=1)
 
@@ -34,9 +34,9 @@ def test_the_shipped_model_loads_through_open_clips_local_dir_offline(shipped):
 
 def test_the_shipped_model_reads_held_out_scenes_far_above_chance(shipped):
     x, labels = scenes.batch(128, seed=9000)  # never drawn for training or for the bench
-    r = clip.retrieval(*shipped, x, labels, group=32)
+    r = clip_measures.retrieval(*shipped, x, labels, group=32)
     assert r["image_to_text"] >= 0.8 and r["text_to_image"] >= 0.8, r  # chance: about 1 in 32
-    untrained = clip.retrieval(*clip.build(), x, labels, group=32)
+    untrained = clip_measures.retrieval(*clip.build(), x, labels, group=32)
     assert untrained["image_to_text"] <= 0.3
 
 
@@ -44,15 +44,16 @@ def test_the_shipped_model_tells_each_relation_from_its_swap(shipped):
     # the pairs that matter for the challenge: left <-> right is read from positions alone, and a CLIP
     # trained on random relation swaps told left from right in 78 % of the pairs (config.ClipTrainConfig)
     x, labels = scenes.batch(256, seed=9000)
-    pairs = clip.relation_pairs(*shipped, x, labels)
+    pairs = clip_measures.relation_pairs(*shipped, x, labels)
     assert set(pairs) == set(scenes.words.SWAPS) | {"all"}
     assert min(pairs.values()) >= 0.9, pairs
-    assert clip.relation_pairs(*clip.build(), x, labels)["left_right"] <= 0.75  # an untrained CLIP: about chance
+    untrained = clip_measures.relation_pairs(*clip.build(), x, labels)
+    assert untrained["left_right"] <= 0.75  # an untrained CLIP: about chance
 
 
 def test_hard_negatives_change_exactly_one_relation():
     _, labels = scenes.batch(60, seed=5)
-    idx, swapped = clip.hard_negatives([scenes.caption(lab) for lab in labels], np.random.default_rng(0))
+    idx, swapped = clip_training.hard_negatives([scenes.caption(lab) for lab in labels], np.random.default_rng(0))
     assert len(idx) >= 10
     for i, s in zip(idx, swapped):
         a, b = scenes.parse(scenes.caption(labels[i])), scenes.parse(s)
@@ -71,7 +72,7 @@ def test_without_a_side_share_the_hard_negatives_are_drawn_uniformly_among_the_s
         options = [s for r in scenes.words.SWAPS if (s := scenes.words.swap_relation(c, r)) is not None]
         if options:
             expected.append((i, options[int(rng.integers(len(options)))]))
-    idx, swapped = clip.hard_negatives(captions, np.random.default_rng(3))
+    idx, swapped = clip_training.hard_negatives(captions, np.random.default_rng(3))
     assert list(zip(idx, swapped)) == expected and len(expected) > 100
 
 
@@ -83,7 +84,7 @@ def test_side_share_makes_left_right_the_hard_negative_that_often():
     assert len(captions) >= 200
 
     def rate(share):
-        idx, swapped = clip.hard_negatives(captions, np.random.default_rng(1), side_share=share)
+        idx, swapped = clip_training.hard_negatives(captions, np.random.default_rng(1), side_share=share)
         assert idx == list(range(len(captions)))
         return np.mean([scenes.words.swap_relation(c, "left_right") == s for c, s in zip(captions, swapped)])
 
@@ -93,8 +94,8 @@ def test_side_share_makes_left_right_the_hard_negative_that_often():
 
 
 def test_training_is_seeded_and_saves_in_open_clips_format(tmp_path):
-    a, tok, losses, _ = clip.train(TINY, progress=False)
-    b, _, _, _ = clip.train(TINY, progress=False)
+    a, tok, losses, _ = clip_training.train(TINY, progress=False)
+    b, _, _, _ = clip_training.train(TINY, progress=False)
     assert len(losses) == 3 and all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
     path = clip.save(a, tmp_path / "tiny")
     back, tok2 = clip.load(path)

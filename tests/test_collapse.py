@@ -10,8 +10,10 @@ import torch
 
 from diffusion_course import config, load_pretrained, sample, scenes
 from diffusion_course.config import GANConfig, GANTrainConfig, TrainConfig
+from diffusion_course.diffusion.telling import UNSAID
 from diffusion_course.diffusion.training import Trainer
 from diffusion_course.judging import metrics
+from diffusion_course.judging.memorisation import memorisation
 from diffusion_course.lessons import adversarial, collapse, templates
 from diffusion_course.models import GAN, Template, build
 from diffusion_course.pools import ImagePool
@@ -72,7 +74,7 @@ def test_training_descriptions_drop_what_a_sentence_may_leave_out():
     d = half.descriptions(idx)
     empty = d.sum(1) == 0
     assert 10 < empty.sum() < 54  # about half say nothing at all
-    unsaid = [i for i, s in enumerate(scenes.DESCRIPTION) if s.split("=")[0] in Trainer.UNSAID]
+    unsaid = [i for i, s in enumerate(scenes.DESCRIPTION) if s.split("=")[0] in UNSAID]
     assert d[:, unsaid].sum() == 0  # plain_share 1: no colour, phase or side is ever said
     half.run()
     assert half.step == 2 and np.isfinite(half.losses).all()
@@ -171,20 +173,20 @@ def test_memorisation_finds_planted_copies_and_their_sources():
     planted = torch.tensor([3, 50, 77, 199])
     fresh = scenes.batch(12, seed=31)[0]
     x = torch.cat([(train[planted] + 0.02 * torch.randn(4, 3, 32, 32)).clamp(-1, 1), fresh])
-    m = metrics.memorisation(x, train, scenes.batch(64, seed=32)[0])
+    m = memorisation(x, train, scenes.batch(64, seed=32)[0])
     assert m["flagged"].tolist() == [True] * 4 + [False] * 12
     assert torch.equal(m["nearest"][:4], planted) and m["memorised_fraction"] == pytest.approx(4 / 16)
 
 
 def test_distances_need_two_images_of_one_size(judge):
     x = scenes.batch(8, seed=1)[0]
-    for call in (lambda: metrics.diversity(judge, x[:1], x), lambda: metrics.memorisation(x[:1], x, x),
-                 lambda: metrics.memorisation(x, x[:1], x)):
+    for call in (lambda: metrics.diversity(judge, x[:1], x), lambda: memorisation(x[:1], x, x),
+                 lambda: memorisation(x, x[:1], x)):
         with pytest.raises(ValueError, match="at least two images"):
             call()
     small = torch.nn.functional.interpolate(x, size=16)
     with pytest.raises(ValueError, match="same picture size"):
-        metrics.memorisation(x, small, x)
+        memorisation(x, small, x)
     with pytest.raises(ValueError, match="same picture size"):
         metrics.diversity(judge, x, small)
 

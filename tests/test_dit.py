@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from diffusion_course import build, config, sample
-from diffusion_course.looking.trace import annotate, attention_distance, taps
+from diffusion_course.looking.taps import attention_distance, taps
+from diffusion_course.looking.trace import annotate
 from diffusion_course.models.dit import DiTBlock
 
 

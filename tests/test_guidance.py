@@ -8,7 +8,8 @@ import torch
 from diffusion_course import build, sample
 from diffusion_course.config import preset
 from diffusion_course.diffusion import guidance
-from diffusion_course.looking.trace import annotate, taps
+from diffusion_course.looking.taps import taps
+from diffusion_course.looking.trace import annotate
 from diffusion_course.schedules import predict_x0
 from diffusion_course.words import clip
 

@@ -12,6 +12,7 @@ from diffusion_course.lessons import sketching
 from diffusion_course.looking import trace
 from diffusion_course.models import Autoencoder, UNet, build
 from diffusion_course.models.autoencoder import Posterior
+from diffusion_course.pools import LatentPool
 from diffusion_course.sketchbook import autoencoding, latent
 
 SMALL = AutoencoderConfig(channels=(8, 16, 16), groups=4)  # 32 x 32 x 3 -> 8 x 8 x 4, fast
@@ -94,12 +95,12 @@ def test_bad_input_names_the_expected_shape(ae):
 
 
 def test_a_latent_model_without_its_autoencoder_says_which_file_is_missing(tmp_path, monkeypatch):
-    monkeypatch.setattr(checkpoints, "DATA_DIR", tmp_path)
+    monkeypatch.setattr(shipped, "DATA_DIR", tmp_path)
     checkpoints.save_model(tmp_path / "latent-test", UNet(LATENT_UNET))
     with pytest.raises(shipped.CheckpointError, match=r"ae-test.*ae-test\.safetensors is missing"):
         latent.load("latent-test")
     with pytest.raises(ValueError, match="draws pixels"):
-        latent.autoencoder_of(UNetConfig())
+        checkpoints.autoencoder_of(UNetConfig())
 
 
 def test_training_beats_the_untrained_autoencoder_and_resumes_exactly(tmp_path):
@@ -119,7 +120,7 @@ def test_training_beats_the_untrained_autoencoder_and_resumes_exactly(tmp_path):
 
 def test_latent_pool_holds_each_scene_and_its_mirror(ae):
     pool = scenes.ScenePool(8, seed=4)
-    lp = latent.LatentPool(pool, ae)
+    lp = LatentPool(pool, ae)
     assert lp.latents.shape == (8, 2, *ae.latent_shape)
     x = pool[torch.arange(8)]
     with torch.no_grad():
@@ -196,13 +197,13 @@ def test_build_and_save_round_trip_an_autoencoder(tmp_path):
 
 
 def test_a_latent_preset_trains_on_its_autoencoders_latents(tmp_path, monkeypatch):
-    monkeypatch.setattr(checkpoints, "DATA_DIR", tmp_path)
+    monkeypatch.setattr(shipped, "DATA_DIR", tmp_path)
     a = Autoencoder(SMALL)
     a.set_scale(scenes.batch(16, seed=1)[0])
     checkpoints.save_model(tmp_path / "ae-test", a)
     trainer = Trainer(LATENT_UNET, TrainConfig(steps=3, batch_size=4, pool_size=8, warmup=1, precision="fp32"),
                       progress=False, device="cpu")
-    assert isinstance(trainer.pool, latent.LatentPool) and trainer.pool.latents.shape == (8, 2, 4, 8, 8)
+    assert isinstance(trainer.pool, LatentPool) and trainer.pool.latents.shape == (8, 2, 4, 8, 8)
     with torch.no_grad():
         scenes_0 = scenes.ScenePool(8, seed=0)[torch.arange(8)]  # the pool of the config's seed, encoded
         torch.testing.assert_close(trainer.pool[torch.arange(8)], a.encode(scenes_0))

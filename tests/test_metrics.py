@@ -5,6 +5,7 @@ import torch
 from diffusion_course import load_pretrained, scenes
 from diffusion_course.judging import metrics
 from diffusion_course.judging import training as judge_training
+from diffusion_course.judging.memorisation import memorisation
 
 
 @pytest.fixture(scope="module")
@@ -98,9 +99,9 @@ def test_memorisation_flags_copies_of_the_training_set():
     train, _ = scenes.batch(300, seed=0)
     fresh, _ = scenes.batch(100, seed=9)
     ref, _ = scenes.batch(100, seed=10)
-    copied = metrics.memorisation(train[:100], train, ref)
+    copied = memorisation(train[:100], train, ref)
     assert copied["memorised_fraction"] == 1.0 and copied["median_nn_ratio"] == 0.0
-    new = metrics.memorisation(fresh, train, ref)
+    new = memorisation(fresh, train, ref)
     assert new["memorised_fraction"] <= 0.05 and 0.7 < new["median_nn_ratio"] < 1.4
 
 
@@ -118,7 +119,7 @@ def test_judge_refuses_wrong_shapes(judge):
         with pytest.raises(ValueError, match=r"\(B, 3, 32, 32\) in \[-1, 1\]"):
             metrics.recognisable_rate(judge, bad)
     with pytest.raises(ValueError, match=r"in \[-1, 1\]"):
-        metrics.memorisation(torch.zeros(2, 3, 32, 32) + 2, torch.zeros(2, 3, 32, 32), torch.zeros(2, 3, 32, 32))
+        memorisation(torch.zeros(2, 3, 32, 32) + 2, torch.zeros(2, 3, 32, 32), torch.zeros(2, 3, 32, 32))
 
 
 def test_evaluate_reads_the_judge_once_for_samples_and_once_for_the_reference(judge, real):

@@ -112,6 +112,6 @@ def test_a_lineage_that_goes_round_in_a_circle_is_refused(tmp_path, monkeypatch)
 
     for name, up in (("a", "b"), ("b", "a")):
         (tmp_path / f"{name}.json").write_text(json.dumps({"name": name, "train_config": {"init_from": up}}))
-    monkeypatch.setattr(checkpoints, "DATA_DIR", tmp_path)
+    monkeypatch.setattr("diffusion_course.shipped.DATA_DIR", tmp_path)
     with pytest.raises(CheckpointError, match="circle"):
         checkpoints.lineage("a")

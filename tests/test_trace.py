@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from diffusion_course import build, sample
-from diffusion_course.looking.trace import MB, annotate, estimate_bytes_per_step, plan_steps, taps
+from diffusion_course.looking.taps import taps
+from diffusion_course.looking.trace import MB, annotate, estimate_bytes_per_step, plan_steps
 
 
 @pytest.fixture(scope="module")

@@ -149,7 +149,7 @@ def test_save_and_load_round_trip(tmp_path):
 
 
 def test_missing_and_corrupt_checkpoints_fail_clearly(tmp_path, monkeypatch):
-    monkeypatch.setattr(checkpoints, "DATA_DIR", tmp_path)
+    monkeypatch.setattr(shipped, "DATA_DIR", tmp_path)
     with pytest.raises(shipped.CheckpointError, match="python -m diffusion_course train --preset unet-small"):
         load_pretrained("unet-small")  # a preset with no shipped weights here: the command that makes them
     with pytest.raises(shipped.CheckpointError, match="Pass one of the shipped names"):
@@ -281,11 +281,11 @@ def test_starting_from_a_shipped_model_starts_as_that_model(pool):
     from diffusion_course.words import clip
 
     tr = Trainer(config.preset("unet-words"), cfg(init_from="unet-scenes"), pool=pool, progress=False)
-    shipped = load_pretrained("unet-scenes", "cpu")
+    unconditional = load_pretrained("unet-scenes", "cpu")
     x, t = torch.randn(4, 3, 32, 32), torch.tensor([10, 200, 500, 900])
     prompt = clip.prompt(*clip.load(), "the pup sitting in a rocket flying near the moon")
     with torch.no_grad():
-        torch.testing.assert_close(tr.model.eval()(x, t, prompt=prompt), shipped(x, t), atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(tr.model.eval()(x, t, prompt=prompt), unconditional(x, t), atol=1e-5, rtol=1e-4)
     with pytest.raises(shipped.CheckpointError, match="does not fit this model's shape"):
         Trainer(config.preset("unet-words"), cfg(init_from="dit-scenes"), pool=pool, progress=False)
     narrower = dataclasses.replace(config.preset("unet-words"), channels=(16, 32, 32))  # same names, narrower layers

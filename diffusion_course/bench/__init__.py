@@ -1,6 +1,16 @@
-"""Benchmarks: measuring (``measure``: speed, FLOP utilisation, annotation cost and quality into
-``bench/results.json``) and reporting (``report``: the goals and ``bench/RESULTS.md``).
-"""
-from .measure import FULL, QUICK, TEAMS, Sizes, curve_at, load_results, main, run
+"""Benchmarks: speed, FLOP utilisation, annotation cost and sample quality measured into ``bench/results.json``,
+and ``bench/RESULTS.md`` written from it.
 
-__all__ = ["FULL", "QUICK", "TEAMS", "Sizes", "curve_at", "load_results", "main", "run"]
+    python -m diffusion_course bench [--quick] [--only NAME]
+
+Measuring: ``sizes`` (how much each measurement does: ``FULL``, ``QUICK``), ``speed`` (matmul peak, training,
+sampling, annotation, guidance's cost), ``quality`` (every shipped denoiser judged; Team CNN vs Team Transformers),
+``words`` (the tiny CLIP; drawing from words), ``lessons`` (the sections the lessons' modules measure), and
+``results`` (all of them run, checked, written and read back). Reporting: ``goals`` (the one table of goals),
+``report`` (the page), ``report_words`` and ``report_lessons`` (its sections).
+"""
+from .quality import curve_at
+from .results import RESULTS, SECTIONS, load_results, main, run
+from .sizes import FULL, QUICK, TEAMS, Sizes
+
+__all__ = ["FULL", "QUICK", "RESULTS", "SECTIONS", "TEAMS", "Sizes", "curve_at", "load_results", "main", "run"]

@@ -8,7 +8,6 @@ A shipped model is two files in ``data/``:
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -57,59 +56,6 @@ def load_model(path: str | Path, device: str | torch.device = "cpu"):
     return model.to(device).eval()
 
 
-def save_run_state(run_dir: Path, tensors: dict[str, torch.Tensor], meta: dict[str, str]) -> None:
-    """A training run's state (weights, optimiser moments, generator) as ``run_dir/state.safetensors``, written
-    atomically: an interrupted write never leaves half a state under the real name."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    tmp = run_dir / "state.tmp"
-    save_file({k: v.cpu() for k, v in tensors.items()}, tmp, metadata=meta)
-    tmp.replace(run_dir / "state.safetensors")
-
-
-def run_meta(step: int, elapsed: float, model_config, train_config, **logs) -> dict[str, str]:
-    """A run state's metadata: the step it reached, its training seconds, the configs it was trained with and its
-    ``logs`` (each as JSON)."""
-    return {"step": str(step), "elapsed": str(elapsed), "model_config": json.dumps(config_mod.to_dict(model_config)),
-            "train_config": json.dumps(dataclasses.asdict(train_config)), **{k: json.dumps(v) for k, v in logs.items()}}
-
-
-RESUMABLE = ("steps", "checkpoint_every")  # what a resumed run may change: how far it goes, how often it saves
-
-
-def load_run_state(run_dir: Path, model_config, train_config) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    """A run's saved tensors and metadata (``save_run_state``), once it is known to have been trained with this
-    model config and these settings (all but ``RESUMABLE``); a ``CheckpointError`` saying what to do if not."""
-    path = run_dir / "state.safetensors"
-    with safe_open(path, "pt") as f:
-        meta = f.metadata()
-    ours = json.loads(json.dumps(dataclasses.asdict(train_config)))
-    # a setting added after the state was saved reads as its default (new settings default to the old behaviour)
-    added = {f.name: f.default for f in dataclasses.fields(train_config) if f.default is not dataclasses.MISSING}
-    saved = json.loads(json.dumps(added)) | json.loads(meta["train_config"])
-    changed = {k for k in set(saved) | set(ours) if k not in RESUMABLE and saved.get(k) != ours.get(k)}
-    if config_mod.from_dict(json.loads(meta["model_config"])) != model_config or changed:
-        differ = ", ".join(sorted(changed)) or "the model's shape"
-        raise CheckpointError(f"{path} was trained with other settings ({differ}); resume with the same settings or "
-                              "use a new --out folder")
-    return load_file(path), meta
-
-
-def optimizer_tensors(opt: torch.optim.Optimizer, prefix: str = "opt") -> dict[str, torch.Tensor]:
-    """An optimiser's moments as flat tensors ``{prefix}.{param}.{name}`` (for a run's ``state.safetensors``)."""
-    return {f"{prefix}.{i}.{k}": torch.as_tensor(v).contiguous()
-            for i, s in opt.state_dict()["state"].items() for k, v in s.items()}
-
-
-def load_optimizer(opt: torch.optim.Optimizer, state: dict[str, torch.Tensor], device, prefix: str = "opt") -> None:
-    """Put back the moments ``optimizer_tensors`` stored (``step`` counters stay on the CPU, as torch keeps them)."""
-    opt_state = opt.state_dict()
-    for key, v in state.items():
-        if key.startswith(prefix + "."):
-            _, i, name = key.split(".", 2)
-            opt_state["state"].setdefault(int(i), {})[name] = v.to(device) if name != "step" else v
-    opt.load_state_dict(opt_state)
-
-
 def card(name: str) -> dict:
     """The JSON card of a shipped model."""
     path = shipped.DATA_DIR / f"{name}.json"
@@ -135,9 +81,10 @@ def load_pretrained(name: str, device: str | torch.device | None = None):
     path = shipped.DATA_DIR / f"{name}.safetensors"
     if not path.exists():
         known = ", ".join(sorted(p.stem for p in shipped.DATA_DIR.glob("*.safetensors"))) or "none"
-        remake = (f"To make it yourself: python -m diffusion_course train --preset {name} --out {path.with_suffix('')}"
+        into = f"--out {path.with_suffix('')} --force"  # (--force: its card or grid may still be there)
+        remake = (f"To make it yourself: python -m diffusion_course train --preset {name} {into}"
                   if name in config_mod.PRESETS else
-                  "To make the judge: python -m diffusion_course judge" if name == "judge" else
+                  f"To make the judge: python -m diffusion_course judge {into}" if name == "judge" else
                   "Pass one of the shipped names, or a path to a .safetensors file")
         raise CheckpointError(f"no pretrained model {name!r}: {path} is missing. Shipped models: {known}. {remake}")
     return load_model(path, device or default_device())
@@ -158,5 +105,5 @@ def autoencoder_of(denoiser_config, device=None) :
     if not path.exists():
         raise shipped.CheckpointError(
             f"this latent model paints through the autoencoder {name!r}, but {path} is missing; make it with: "
-            f"python -m diffusion_course autoencoder --preset {name} --out {path.with_suffix('')}")
+            f"python -m diffusion_course autoencoder --preset {name} --out {path.with_suffix('')} --force")
     return load_model(path, device or default_device())

@@ -10,14 +10,13 @@ gradient clipping, and an EMA of the weights whose decay warms up (an EMA with a
 0.999 decay would still carry the random initial weights after a thousand steps).
 
 A model that listens (text-conditioned) learns from each scene's caption, said in a fresh phrasing
-each step and read by the frozen tiny CLIP (``clip.prompt``); ``cond_dropout`` of the captions are
-replaced by the empty one, so the same model also draws unconditionally, as classifier-free guidance
-needs (Ho & Salimans 2022). Such a model can start from a shipped unconditional one (``init_from``):
-its new layers (cross-attention, the caption's path into the time embedding) start as the identity.
-A *described* model (notebook 06) learns from each scene's description (``scenes.describe``) in the same way:
-facts a sentence may leave out are left out at random, and ``cond_dropout`` of the descriptions say nothing.
+each step and read by the frozen tiny CLIP (``clip.prompt``); a *described* model (notebook 06) from each
+scene's description; ``cond_dropout`` of them say nothing, so the same model also draws unconditionally, as
+classifier-free guidance needs (Ho & Salimans 2022). What each is told: ``telling``. A model that listens can
+start from a shipped unconditional one (``init_from``): its new layers (cross-attention, the caption's path into
+the time embedding) start as the identity.
 
-Runs are seeded and resumable: ``state.safetensors`` in the run folder holds weights,
+Runs are seeded and resumable: ``state.safetensors`` in the run folder (``run_state``) holds weights,
 EMA, optimiser moments, RNG state and the loss history; a resumed run continues exactly.
 
 The same code trains under ``torchrun`` on several processes (``distributed``): each copy trains on its
@@ -30,17 +29,13 @@ results form ``trainer.curve``, quality against steps and training seconds.
 from __future__ import annotations
 
 import copy
-import dataclasses
-import json
 import math
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, safe_open
 from tqdm.auto import tqdm
 
 from .. import config as config_mod
@@ -51,7 +46,7 @@ from ..pools import FolderPool, ImagePool, LatentPool
 from ..precision import resolve_precision
 from ..scenes import ScenePool
 from ..words import clip
-from . import checkpoints, distributed
+from . import checkpoints, distributed, run_state, telling
 
 
 def mean_tail(values: list[float], n: int) -> float:
@@ -118,7 +113,7 @@ class Trainer:
         self.loose = [scenes.loose(lab) for lab in self.pool.labels] if self.model.listens and cfg.unsaid_share \
             else None
         self.facts = [scenes.facts(lab) for lab in self.pool.labels] if self.model.described else None
-        if self.run_dir and (self.run_dir / "state.safetensors").exists():
+        if run_state.exists(self.run_dir):
             self.load_state()
         self.net = self.model  # what the loss runs: the model, or DDP around it while ``run`` trains
 
@@ -151,35 +146,12 @@ class Trainer:
 
     # ---------------------------------------------------------------- one step
     def captions(self, idx: torch.Tensor) -> list[str]:
-        """Each scene's caption in a random phrasing, ``unsaid_share`` of them (where the scene has a rocket and
-        a moon) leaving near/far unsaid (``scenes.loose``), ``plain_share`` without colours and phases
-        (``scenes.plain``); ``cond_dropout`` of them empty (the null prompt)."""
-        loose = self.cfg.unsaid_share > 0  # a fourth draw only then: recipes without it train as before
-        u = torch.rand(len(idx), 3 + loose, generator=self.generator).tolist()
-        out = []
-        for (drop, pick, bare, *unsaid), i in zip(u, idx.tolist()):
-            said = self.loose[i] if unsaid and unsaid[0] < self.cfg.unsaid_share and self.loose[i] \
-                else self.phrasings[i]
-            caption = said[int(pick * len(said))]
-            out.append("" if drop < self.cfg.cond_dropout else
-                       scenes.plain(caption) if bare < self.cfg.plain_share else caption)
-        return out
-
-    UNSAID = ("colour", "phase", "pup_left_of_rocket", "rocket_left_of_moon")  # what a sentence may leave out
+        """What a model that listens is told of the pool's scenes ``idx`` this step (``telling.captions``)."""
+        return telling.captions(idx, self.phrasings, self.loose, self.cfg, self.generator)
 
     def descriptions(self, idx: torch.Tensor) -> torch.Tensor:
-        """Each scene's description (``scenes.describe``) (B, cond_dim), each fact of ``UNSAID`` left out with
-        probability ``plain_share`` (as a plain caption leaves out colours), ``cond_dropout`` of them the zero
-        vector (nothing said: the model also draws unconditionally)."""
-        u = torch.rand(len(idx), 1 + len(self.UNSAID), generator=self.generator).tolist()
-        out = []
-        for (drop, *bare), said in zip(u, (self.facts[i] for i in idx.tolist())):
-            if drop < self.cfg.cond_dropout:
-                said = {}
-            else:
-                said = said | {k: None for k, b in zip(self.UNSAID, bare) if b < self.cfg.plain_share}
-            out.append(scenes.describe(said))
-        return torch.from_numpy(np.stack(out))
+        """What a described model is told of the pool's scenes ``idx`` this step (``telling.descriptions``)."""
+        return telling.descriptions(idx, self.facts, self.cfg, self.generator)
 
     def noise(self, shape: torch.Size) -> tuple[torch.Tensor, torch.Tensor]:
         """Steps t ~ U{0..T-1} (B,) and noise eps ~ N(0, I) for a batch of ``shape``, from the trainer's generator."""
@@ -286,49 +258,27 @@ class Trainer:
 
     # ---------------------------------------------------------------- resume
     def save_state(self) -> None:
-        """Everything needed to resume exactly, in one safetensors file (written atomically, by rank 0 only;
-        nothing without a run folder)."""
-        if not self.run_dir or not self.world.main:
-            return
-        tensors = {f"model.{k}": v.contiguous() for k, v in self.model.state_dict().items()}
-        tensors |= {f"ema.{k}": v.contiguous() for k, v in self.ema.state_dict().items()}
-        tensors |= checkpoints.optimizer_tensors(self.opt)
-        tensors["rng"] = self.generator.get_state()
-        meta = checkpoints.run_meta(self.step, self.elapsed, self.model_config, self.cfg, losses=self.losses,
-                                    curve=self.curve) | {"processes": str(self.world.size)}
-        checkpoints.save_run_state(self.run_dir, tensors, meta)
+        """Everything needed to resume exactly (``run_state``), by rank 0 only; nothing without a run folder."""
+        if self.run_dir and self.world.main:
+            run_state.save(self.run_dir, self.step, self.elapsed, self.model_config, self.cfg,
+                           {"model": self.model, "ema": self.ema}, {"opt": self.opt}, self.generator,
+                           losses=self.losses, curve=self.curve, processes=self.world.size)
 
     def load_state(self) -> None:
-        path = self.run_dir / "state.safetensors"
-        with safe_open(path, "pt") as f:
-            meta = f.metadata()
-        if config_mod.from_dict(json.loads(meta["model_config"])) != self.model_config:
-            raise shipped.CheckpointError(
-                f"{path} was trained with another model config; use a new --out folder or delete {path}")
-        saved, defaults = json.loads(meta["train_config"]), dataclasses.asdict(TrainConfig())
-        ours = dataclasses.asdict(self.cfg)  # (a field newer than the saved run has its default there)
-        differ = {k for k in ours if k not in ("steps", "checkpoint_every", "batch_size")
-                  and saved.get(k, defaults[k]) != ours[k]}
-        if differ:
-            raise shipped.CheckpointError(
-                f"{path} was trained with other settings ({', '.join(sorted(differ))}); "
-                "resume with the same settings or use a new --out folder")
+        """Resume from the run folder: the same model config and settings, but for the batch, which may be split
+        over another number of processes as long as the global batch stays the same."""
+        meta = run_state.load(self.run_dir, self.model_config, self.cfg, {"model": self.model, "ema": self.ema},
+                              {"opt": self.opt}, self.generator, self.device, (*run_state.RESUMABLE, "batch_size"))
         # N processes with batch b take the same steps as one with batch N b: the global batch must match
-        processes, per_process = int(meta.get("processes", 1)), saved["batch_size"]
+        processes, per_process = meta.get("processes", 1), meta["train_config"]["batch_size"]
         if processes * per_process != self.world.size * self.cfg.batch_size:
             raise shipped.CheckpointError(
-                f"{path} was trained with a global batch of {processes * per_process} ({processes} process(es) "
-                f"x batch {per_process}), this run has {self.world.size} x {self.cfg.batch_size}; resume with the "
-                "same global batch (e.g. one process with --batch-size "
+                f"{self.run_dir / run_state.STATE} was trained with a global batch of {processes * per_process} "
+                f"({processes} process(es) x batch {per_process}), this run has {self.world.size} x "
+                f"{self.cfg.batch_size}; resume with the same global batch (e.g. one process with --batch-size "
                 f"{processes * per_process}) or use a new --out folder")
-        state = load_file(path)
-        self.model.load_state_dict({k[6:]: v for k, v in state.items() if k.startswith("model.")})
-        self.ema.load_state_dict({k[4:]: v for k, v in state.items() if k.startswith("ema.")})
-        checkpoints.load_optimizer(self.opt, state, self.device)
-        self.generator.set_state(state["rng"])
-        self.step, self.elapsed = int(meta["step"]), float(meta["elapsed"])
-        self.losses = json.loads(meta["losses"])
-        self.curve = json.loads(meta.get("curve", "[]"))
+        self.step, self.elapsed = meta["step"], meta["elapsed"]
+        self.losses, self.curve = meta["losses"], meta.get("curve", [])
 
 
 def train(model_config, cfg: TrainConfig = TrainConfig(), steps: int | None = None, minutes: float | None = None,

@@ -1,12 +1,12 @@
 """Exercises of notebook 06 (everyone draws the same): what a template trained with a pixel loss draws (against
 the mean of the scenes that fit, recomputed), the share of twins among samples (against
-``metrics.nearest_other``) and the memorisation flag (against ``metrics.nearest``)."""
+``metrics.nearest_other``) and the memorisation flag (against ``memorisation.nearest``)."""
 from __future__ import annotations
 
 import torch
 
 from .. import scenes
-from ..judging import metrics
+from ..judging import memorisation, metrics
 from .core import check_function, exercise
 
 # ----------------------------------------------------------------------------- 06 the template's picture
@@ -104,17 +104,17 @@ def _memorised_cases():
     g = torch.Generator().manual_seed(26)
     copies = (train[[1, 7, 30]] + 0.02 * torch.randn(3, 3, 32, 32, generator=g)).clamp(-1, 1)
     fresh = scenes.batch(5, seed=27)[0]
-    base = float(metrics.nearest_distances(scenes.batch(32, seed=28)[0], train).median())
+    base = float(memorisation.nearest_distances(scenes.batch(32, seed=28)[0], train).median())
     return [(torch.cat([copies, fresh]), train, base), (fresh, train, base), (copies, train, base, 0.01)]
 
 
-def _flags(samples, train, base, factor=metrics.MEMORISED_FACTOR):
-    return metrics.nearest(samples, train)[0] < factor * base
+def _flags(samples, train, base, factor=memorisation.MEMORISED_FACTOR):
+    return memorisation.nearest(samples, train)[0] < factor * base
 
 
 @exercise("06.memorised", _sol_06_memorised)
 def _check_06_memorised(fn) -> bool:
-    def to_mean(s, t, base, factor=metrics.MEMORISED_FACTOR):
+    def to_mean(s, t, base, factor=memorisation.MEMORISED_FACTOR):
         return torch.cdist(s.flatten(1), t.flatten(1)).mean(dim=1) < factor * base
 
     return check_function(
@@ -123,5 +123,5 @@ def _check_06_memorised(fn) -> bool:
              "factor * base. Return one True/False per sample",
         mistakes={"the mean distance to all training scenes, not the nearest one": to_mean,
                   "factor * base was left out (compared with base alone)":
-                      lambda s, t, b, k=metrics.MEMORISED_FACTOR: _flags(s, t, b, 1.0)},
+                      lambda s, t, b, k=memorisation.MEMORISED_FACTOR: _flags(s, t, b, 1.0)},
         right="your flags match: the planted copies are caught and fresh scenes are not.")

@@ -11,6 +11,7 @@ import torch
 from .. import scenes
 from ..diffusion import guidance
 from ..diffusion.checkpoints import load_pretrained
+from ..judging.scoreboard import by_scale
 from ..schedules import predict_x0
 from ..words import clip
 from .core import check_function, exercise
@@ -192,28 +193,25 @@ def _sol_08_pick_scale():
     return my_pick_scale
 
 
-def _mean_by_scale(scores, key: str) -> dict:
-    by_scale = {}
-    for s in scores:
-        by_scale.setdefault(s["scale"], []).append(s[key])
-    return {scale: sum(v) / len(v) for scale, v in by_scale.items()}
+def _means(scores) -> dict[float, dict]:
+    """Each scale's cells averaged over the prompts (``scoreboard.by_scale`` of the one team and kind they hold)."""
+    return by_scale(scores, scores[0]["team"], scores[0]["kind"])
 
 
 def _scale_mistakes():
     def ignore_diversity(scores, floor):
-        comp = _mean_by_scale(scores, "composition")
-        return max(comp, key=comp.get)
+        means = _means(scores)
+        return max(means, key=lambda s: means[s]["composition"])
 
     def largest_allowed(scores, floor):
-        return max(s for s, d in _mean_by_scale(scores, "diversity").items() if d >= floor)
+        return max(s for s, m in _means(scores).items() if m["diversity"] >= floor)
 
     def best_cell(scores, floor):
-        allowed = {s for s, d in _mean_by_scale(scores, "diversity").items() if d >= floor}
+        allowed = {s for s, m in _means(scores).items() if m["diversity"] >= floor}
         return max((c for c in scores if c["scale"] in allowed), key=lambda c: c["composition"])["scale"]
 
     def returns_composition(scores, floor):
-        comp, div = _mean_by_scale(scores, "composition"), _mean_by_scale(scores, "diversity")
-        return max(comp[s] for s in comp if div[s] >= floor)
+        return max(m["composition"] for m in _means(scores).values() if m["diversity"] >= floor)
 
     return {"the best composition over all scales: the diversity floor was not applied":
                 ignore_diversity,
@@ -233,9 +231,9 @@ SCOREBOARDS = (  # (scales, mean composition, mean diversity at each scale, the 
 
 
 def _scoreboards():
-    """Made-up scoreboards of one team and one kind of guidance, shaped like ``bench``'s: composition rises
-    (not always steadily) with the scale while diversity falls; each prompt has its own ups and downs, and
-    at one scale one prompt does far better than the others (the means are as in ``SCOREBOARDS``)."""
+    """Made-up scoreboards of one team and one kind of guidance, shaped like ``bench``'s (``composition.Score``):
+    composition rises (not always steadily) with the scale while diversity falls; each prompt has its own ups and
+    downs, and at one scale one prompt does far better than the others (the means are as in ``SCOREBOARDS``)."""
     spread = (0.08, -0.04, 0.02, -0.03, -0.03)  # each prompt's own offset (they sum to 0)
     out = []
     for scales, composition, diversity, floor, lucky in SCOREBOARDS:
@@ -243,7 +241,8 @@ def _scoreboards():
         for p, prompt in enumerate(scenes.CHALLENGE_PROMPTS):
             for s, comp, div in zip(scales, composition, diversity):
                 jump = (0.6 if p == 2 else -0.15) if s == lucky else spread[p]
-                rows.append({"prompt": prompt, "scale": s, "composition": round(comp + jump, 3),
+                rows.append({"team": "Team CNN", "prompt": prompt, "kind": "cfg", "scale": s,
+                             "composition": round(comp + jump, 3), "composition_ci": 0.1, "recognisable": 0.9,
                              "diversity": round(div + spread[p] / 4, 3)})
         out.append((rows, floor))
     return out

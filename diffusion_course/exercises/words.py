@@ -71,7 +71,7 @@ def _sol_07_clip_loss():
 def _open_clip_loss(sim: torch.Tensor, scale) -> torch.Tensor:
     """open_clip's own ``ClipLoss`` of a similarity matrix. ClipLoss takes features: with the identity as
     the text features, its logits are ``scale * sim`` (per image) and ``scale * sim.T`` (per caption)."""
-    return clip.open_clip.ClipLoss()(sim, torch.eye(sim.shape[1]), scale)
+    return clip.contrastive_loss()(sim, torch.eye(sim.shape[1]), scale)
 
 
 def _sim_cases():

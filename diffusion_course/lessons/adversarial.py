@@ -14,7 +14,6 @@ Runs are seeded and resumable (``state.safetensors`` in the run folder), as the 
 """
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,7 +23,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from ..config import GANConfig, GANTrainConfig
-from ..diffusion import checkpoints
+from ..diffusion import checkpoints, run_state
 from ..models import build
 from ..pools import ImagePool
 from ..scenes import ScenePool
@@ -54,7 +53,7 @@ class GANTrainer:
         self.generator = torch.Generator().manual_seed(cfg.seed)
         self.pool = pool if pool is not None else ScenePool(cfg.pool_size, seed=cfg.seed, progress=progress)
         self.step, self.elapsed, self.log, self.curve = 0, 0.0, [], []
-        if self.run_dir and (self.run_dir / "state.safetensors").exists():
+        if run_state.exists(self.run_dir):
             self.load_state()
 
     def train_step(self) -> dict:
@@ -112,20 +111,15 @@ class GANTrainer:
 
     # ---------------------------------------------------------------- resume
     def save_state(self) -> None:
-        if not self.run_dir:
-            return
-        tensors = {f"model.{k}": v.contiguous() for k, v in self.gan.state_dict().items()}
-        tensors |= checkpoints.optimizer_tensors(self.opt_g, "opt_g")
-        tensors |= checkpoints.optimizer_tensors(self.opt_d, "opt_d")
-        tensors["rng"] = self.generator.get_state()
-        checkpoints.save_run_state(self.run_dir, tensors, checkpoints.run_meta(
-            self.step, self.elapsed, self.model_config, self.cfg, log=self.log, curve=self.curve))
+        if self.run_dir:
+            run_state.save(self.run_dir, self.step, self.elapsed, self.model_config, self.cfg, {"model": self.gan},
+                           self.optimizers(), self.generator, log=self.log, curve=self.curve)
 
     def load_state(self) -> None:
-        state, meta = checkpoints.load_run_state(self.run_dir, self.model_config, self.cfg)
-        self.gan.load_state_dict({k[6:]: v for k, v in state.items() if k.startswith("model.")})
-        checkpoints.load_optimizer(self.opt_g, state, self.device, "opt_g")
-        checkpoints.load_optimizer(self.opt_d, state, self.device, "opt_d")
-        self.generator.set_state(state["rng"])
-        self.step, self.elapsed = int(meta["step"]), float(meta["elapsed"])
-        self.log, self.curve = json.loads(meta["log"]), json.loads(meta["curve"])
+        meta = run_state.load(self.run_dir, self.model_config, self.cfg, {"model": self.gan}, self.optimizers(),
+                              self.generator, self.device)
+        self.step, self.elapsed, self.log, self.curve = meta["step"], meta["elapsed"], meta["log"], meta["curve"]
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """The two optimisers, by the prefix each keeps its moments under in the run's state."""
+        return {"opt_g": self.opt_g, "opt_d": self.opt_d}

@@ -2,9 +2,10 @@
 
 Machines disagree about seconds (bf16 matmuls are fast on one CPU and 150x slow on another) but agree about
 FLOPs, so the budgets are in TFLOP of training: one step's forward and backward pass, counted by torch's
-``FlopCounterMode``, times the steps taken. The wall time on the measuring machine is written beside each point,
-and so is the time it took to have the training pool ready before the first step (a live run waits for it too):
-drawn, or read back from the disk cache where an earlier run kept it (``bench --only drawing`` times both).
+``FlopCounterMode`` (``diffusion.cost.step_flops``), times the steps taken. The wall time on the measuring
+machine is written beside each point, and so is the time it took to have the training pool ready before the
+first step (a live run waits for it too): drawn, or read back from the disk cache where an earlier run kept it
+(``bench --only drawing`` times both).
 
 Each preset trains from scratch with its own recipe (``config.TRAIN_PRESETS``), on scene world ``WORLD`` (1: the
 relation-free world of notebooks 02-05 and of the shipped teams), and the judge reads its EMA each time the
@@ -16,40 +17,15 @@ from __future__ import annotations
 import math
 import time
 
-import torch
-from torch.utils.flop_counter import FlopCounterMode
-
 from .. import scenes
 from ..config import TrainConfig
+from ..diffusion.cost import step_flops
 from ..diffusion.training import Trainer
 from ..judging import metrics
 
 BUDGETS = (3.0, 6.0, 12.0, 25.0, 50.0, 100.0)  # TFLOP of training
 WORLD = 1  # the scene world the curves are trained on (see the module docstring)
 TARGET = 0.9  # the recognisable rate the goals ask for
-
-
-def count_flops(fn) -> int:
-    """The FLOPs of one call of ``fn`` (matmuls, attention and convolutions, forward and backward), counted by torch.
-    (``FlopCounterMode`` counts nothing under ``torch.inference_mode``: use ``no_grad``.)"""
-    with FlopCounterMode(display=False) as counter:
-        fn()
-    return counter.get_total_flops()
-
-
-def forward_flops(model, batch: int = 1) -> int:
-    """FLOPs of one forward pass of a denoiser on ``batch`` inputs of its own shape (one denoising step)."""
-    cfg = model.config
-    x = torch.zeros(batch, cfg.in_channels, cfg.image_size, cfg.image_size)
-    with torch.no_grad():
-        return count_flops(lambda: model(x, torch.zeros(batch, dtype=torch.long)))
-
-
-def step_flops(model_config, cfg: TrainConfig, pool: scenes.ScenePool | None = None) -> float:
-    """The FLOPs of one training step (forward and backward) of ``model_config`` at ``cfg``'s batch, counted on a
-    throwaway trainer (a step changes the trainer it runs on) drawing from ``pool`` (default: a batch of scenes)."""
-    pool = pool if pool is not None else scenes.ScenePool(cfg.batch_size, seed=cfg.seed, world=WORLD)
-    return float(count_flops(Trainer(model_config, cfg, pool=pool, progress=False).train_step))
 
 
 def steps_for(tflop: float, flops_per_step: float) -> int:

@@ -6,7 +6,7 @@ Two budgets, neither of them a wall clock (which depends on the machine and on w
     equal steps   every team trains ``steps`` steps on batches of the same size;
     equal FLOPs   every team spends what the costliest team spends in ``steps`` steps:
                   steps_k = steps * F_max / F_k, with F_k the FLOPs of one training step of
-                  team k (forward + backward, counted by ``diffusion_course.budgets.step_flops``), so a cheaper
+                  team k (forward + backward, counted by ``diffusion.cost.step_flops``), so a cheaper
                   model trains proportionally longer.
 
 The learning rate warms up and then stays flat (the recipe's horizon lies far beyond the race),
@@ -33,10 +33,10 @@ import torch
 from .. import scenes
 from ..config import TrainConfig
 from ..diffusion.checkpoints import load_pretrained
+from ..diffusion.cost import step_flops
 from ..diffusion.samplers import sample
 from ..diffusion.training import Trainer
 from ..judging import metrics
-from .budgets import step_flops
 
 # the live teams: model preset -> (team, learning rate). Each team keeps its own learning rate,
 # as the shipped ones do: the DiT diverges at the U-Net's.

@@ -8,7 +8,7 @@
    made by one command (``python -m diffusion_course gan``).
 3. **Memorisation** (``memorised``): diffusion models trained on 16, 64 and 1,024 scenes (and the shipped
    one, on 20,000): the share of samples closer to a training scene than real scenes are
-   (``metrics.memorisation``), each with its nearest training scene.
+   (``memorisation.memorisation``), each with its nearest training scene.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import torch
 from .. import scenes, shipped
 from ..diffusion import checkpoints
 from ..images import dequantize
-from ..judging import metrics
+from ..judging import memorisation, metrics
 from ..sketchbook import latent
 from . import templates
 
@@ -84,13 +84,13 @@ def training_set(name: str) -> torch.Tensor:
 
 def memorised(name: str, n: int = 64, steps: int = 50, seed: int = 0) -> dict:
     """``n`` drawings of a shipped denoiser against its own training scenes (``training_set``): the memorised
-    share and median distance ratio (``metrics.memorisation``; the real baseline is held-out scenes of the world
+    share and median distance ratio (``memorisation.memorisation``; the real baseline is held-out scenes of the world
     it learned), and per drawing whether it is flagged, its nearest training scene and the distance ratio."""
     model = checkpoints.load_pretrained(name, "cpu")
     train = training_set(name)
     x = latent.draw(model, n, steps=steps, seed=seed)
     held_out = scenes.batch(max(n, 64), seed=scenes.HELD_OUT_SEED, world=world_of(name))[0]
-    m = metrics.memorisation(x, train, held_out)
+    m = memorisation.memorisation(x, train, held_out)
     return {"name": name, "training_scenes": len(train) // 2, "images": x,
             "nearest_images": dequantize(train[m["nearest"]]), **m}
 

@@ -127,16 +127,17 @@ def describe(f: dict) -> str:
 
 def sweep(judge, words, scales: dict[str, tuple[float, ...]], prompts=scenes.CHALLENGE_PROMPTS, n: int = 128,
           steps: int = 50, seed: int = 0, teams: dict = TEAMS, reference_n: int | None = None,
-          progress=None) -> list[Score]:
+          progress=None, loaded: dict | None = None) -> list[Score]:
     """Every team x prompt x kind x scale (``scales[kind]``): drawings from the same seed, scored.
     A team whose model is not shipped is skipped (its scores are absent). ``progress(score)`` is called
-    after each cell."""
+    after each cell. ``loaded``: models the caller has loaded already, by name (the others are loaded here)."""
     reference = Reference(judge, reference_n or n)
+    loaded = loaded or {}
     out = []
     for team, models in teams.items():
         for kind, kind_scales in scales.items():
             try:
-                model = load_pretrained(models[kind], "cpu")
+                model = loaded[models[kind]] if models[kind] in loaded else load_pretrained(models[kind], "cpu")
             except CheckpointError:
                 continue
             for prompt in prompts:

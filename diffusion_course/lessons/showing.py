@@ -5,10 +5,8 @@ memory per tap kind, per step stride and per image). ``bench --only showing`` wr
 """
 from __future__ import annotations
 
-import math
-import time
-
 from ..diffusion import checkpoints
+from ..diffusion.cost import alternate, fastest, timed
 from ..diffusion.samplers import sample
 from ..looking import analysis
 from ..looking.trace import MB, annotate, estimate_bytes_per_step, plan_steps
@@ -34,25 +32,16 @@ def fork_summary(model, n: int, ks: list[int], continuations: int, steps: int, s
     return out
 
 
-def _timed(fn, reps: int = 2) -> tuple[float, object]:
-    """The fastest of ``reps`` calls of ``fn`` (the least disturbed by a noisy machine), and its value."""
-    best = math.inf
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        value = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, value
-
-
 def _against_plain(fn, plain, reps: int = 2) -> tuple[float, float, object]:
-    """``fn`` and ``plain`` timed alternately (so a drift in the machine's speed hits both alike): the
-    fastest of each, their ratio, and ``fn``'s value."""
-    best, base, value = math.inf, math.inf, None
-    for _ in range(reps):
-        base = min(base, _timed(plain, 1)[0])
-        seconds, value = _timed(fn, 1)
-        best = min(best, seconds)
-    return best, best / base, value
+    """``fn`` and ``plain`` timed alternately (``cost.alternate``: a drift in the machine's speed hits both
+    alike): the fastest of ``fn``, its ratio to the fastest of ``plain``, and what ``fn`` returned."""
+    kept = {}
+
+    def kept_fn():
+        kept["value"] = fn()
+
+    best = alternate({"plain": plain, "fn": kept_fn}, reps)
+    return best["fn"], best["fn"] / best["plain"], kept["value"]
 
 
 def looking_cost(model, n: int = 16, steps: int = 50, strides: tuple[int, ...] = (1, 5, 10),
@@ -79,7 +68,7 @@ def looking_cost(model, n: int = 16, steps: int = 50, strides: tuple[int, ...] =
     per_image = {str(m): estimate_bytes_per_step(model, model.default_taps(), m) * steps / MB for m in images}
     everything = model.tap_names()
     all_step = estimate_bytes_per_step(model, everything, n)
-    return {"model_images": n, "steps": steps, "plain_seconds": _timed(plain)[0], "kinds": kinds,
+    return {"model_images": n, "steps": steps, "plain_seconds": fastest(plain, 2, warmup=0), "kinds": kinds,
             "by_stride": by_stride, "default_taps": model.default_taps(), "mb_per_images_all_steps": per_image,
             "all_taps": len(everything), "all_taps_all_steps_mb": all_step * steps / MB,
             "budget_mb": BUDGET_MB, "budget_stride_all_taps": _stride(steps, all_step)}
@@ -104,7 +93,7 @@ def measure(judge, n: int = 64, steps: int = 50, fork_n: int = 16, continuations
     out = {"n": n, "steps": steps, "fork_n": fork_n, "continuations": continuations,
            "cost": looking_cost(models["unet-scenes"], cost_n, steps), "teams": {}}
     for name, model in models.items():
-        seconds, c = _timed(lambda model=model: analysis.when_decided(model, judge, n, steps), reps=1)
+        seconds, c = timed(lambda model=model: analysis.when_decided(model, judge, n, steps))
         forks = fork_summary(model, fork_n, [round(f * steps) for f in FORK_AT], continuations, steps)
         out["teams"][name] = {"team": TEAMS[name], "commitment": commitment_summary(c), "forks": forks,
                               "seconds": seconds}

@@ -17,21 +17,19 @@
 from __future__ import annotations
 
 import dataclasses
-import math
-import time
 
 import torch
 
 from .. import scenes, shipped
 from ..config import AUTOENCODER_PRESETS, PRESETS, TRAIN_PRESETS, AutoencoderTrainConfig, TrainConfig
 from ..diffusion import checkpoints
+from ..diffusion.cost import alternate, count_flops, fastest, forward_flops
 from ..diffusion.samplers import sample, sample_many
 from ..diffusion.training import Trainer
 from ..judging import metrics
 from ..models import build
+from ..pools import LatentPool
 from ..sketchbook import autoencoding, latent
-from . import stepping
-from .budgets import count_flops, forward_flops
 
 PIXEL, LATENT = "unet-scenes", "latent-unet"
 TARGET = 0.9  # the recognisable rate whose training time is compared
@@ -69,21 +67,10 @@ def rate_at(points: list[tuple[float, float]], x: float | None) -> float | None:
     return None
 
 
-def fastest_step(trainer, reps: int) -> float:
-    """The fastest of ``reps`` calls of ``trainer.train_step`` after one to warm up (seconds)."""
-    trainer.train_step()
-    best = math.inf
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        trainer.train_step()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
 def step_seconds(preset: str, batch: int, reps: int, pool) -> float:
     """The fastest of ``reps`` training steps of ``preset`` at ``batch`` (its recipe's precision)."""
     cfg = dataclasses.replace(TRAIN_PRESETS.get(preset, TrainConfig()), batch_size=batch)
-    return fastest_step(Trainer(preset, cfg, pool=pool, progress=False, device="cpu"), reps)
+    return fastest(Trainer(preset, cfg, pool=pool, progress=False, device="cpu").train_step, reps)
 
 
 def measure(judge, images: int = 256, timed_images: int = 16, steps: int = 50, reps: int = 3,
@@ -101,7 +88,7 @@ def measure(judge, images: int = 256, timed_images: int = 16, steps: int = 50, r
             trainer = autoencoding.AutoencoderTrainer(ae.config, recipe, device="cpu", pool=pool, progress=False)
             out["autoencoders"][name] = {
                 "latent_shape": list(ae.latent_shape), "parameters": ae.num_params(), "steps": card["steps"],
-                "train_seconds_per_step": (per_step := fastest_step(trainer, reps)),
+                "train_seconds_per_step": (per_step := fastest(trainer.train_step, reps)),
                 "train_cpu_minutes": card["steps"] * per_step / 60,  # its steps x a step timed here
                 "train_seconds_card": card["train_seconds"], "train_machine": card["machine"],
                 "decoder_mflop": decoder_flops(ae) / 1e6,
@@ -115,11 +102,12 @@ def measure(judge, images: int = 256, timed_images: int = 16, steps: int = 50, r
         return out | {"skipped": str(e)}
     cards = {PIXEL: checkpoints.card(PIXEL), LATENT: checkpoints.card(LATENT)}
     out["autoencoder"] = book.denoiser.config.autoencoder
-    # the cost of a step, and of 16 pictures (decoding included), timed alternately
+    # the cost of a step, and of 16 pictures (decoding included), timed alternately (reps + 1 rounds: the first
+    # warms up, and counts)
     out["mflop_per_step"] = {PIXEL: forward_flops(pixel) / 1e6, LATENT: forward_flops(book.denoiser) / 1e6}
     out["parameters"] = {PIXEL: pixel.num_params(), LATENT: book.denoiser.num_params()}
-    best = stepping.alternate_times({PIXEL: lambda: sample(pixel, timed_images, steps=steps, seed=0),
-                                     LATENT: lambda: book.sample(timed_images, steps=steps, seed=0)}, reps)
+    best = alternate({PIXEL: lambda: sample(pixel, timed_images, steps=steps, seed=0),
+                      LATENT: lambda: book.sample(timed_images, steps=steps, seed=0)}, reps + 1)
     out["sampling_seconds"] = best
     out["sampling"] = {"images": timed_images, "steps": steps, "ratio_latent_to_pixel": best[LATENT] / best[PIXEL]}
     # quality, same seed
@@ -131,7 +119,7 @@ def measure(judge, images: int = 256, timed_images: int = 16, steps: int = 50, r
     out["recognisable_gap_points"] = 100 * (out["recognisable"][PIXEL] - out["recognisable"][LATENT])
     # training to 90 %: each card's probe curve, times a training step timed here
     step = {PIXEL: step_seconds(PIXEL, TRAIN_PRESETS[PIXEL].batch_size, reps, pool),
-            LATENT: step_seconds(LATENT, TRAIN_PRESETS[LATENT].batch_size, reps, latent.LatentPool(pool, book.ae))}
+            LATENT: step_seconds(LATENT, TRAIN_PRESETS[LATENT].batch_size, reps, LatentPool(pool, book.ae))}
     pixel_curve = cards[LATENT].get("pixel_curve") or {"curve": cards[PIXEL].get("curve", []),
                                                         "scene_world": cards[PIXEL].get("scene_world", 1)}
     curves = {PIXEL: pixel_curve["curve"], LATENT: cards[LATENT].get("curve", [])}

@@ -2,19 +2,17 @@
 (DDPM, DDIM with and without fresh noise, DPM-Solver++(2M)), bf16 inference, and the wall time of the
 sampler that does best in 10 steps against DDIM-50 (``bench --only stepping``; notebook 02 reads it).
 
-Goal (``report.GOALS``): at most 10 model evaluations at >= 95 % of DDIM-50's recognisable rate (the course's
+Goal (``bench.goals.GOALS``): at most 10 model evaluations at >= 95 % of DDIM-50's recognisable rate (the course's
 default sampler: DDIM, eta 1), its wall time against DDIM-50 timed alternately in the same run. Which sampler
 does best in 10 steps is measured, not assumed: on our small U-Net the deterministic ones (DDIM with eta 0,
 and DPM-Solver++, a better solver of the same deterministic path) trail the ones that add fresh noise.
 """
 from __future__ import annotations
 
-import math
-import time
-
 import torch
 
 from ..diffusion import checkpoints
+from ..diffusion.cost import alternate
 from ..diffusion.samplers import ETA, sample_many
 from ..judging import metrics
 from ..precision import resolve_precision
@@ -38,18 +36,6 @@ def draw(model, n: int, run: str, steps: int, dtype: torch.dtype | None = None) 
         return sample_many(model, n, steps=steps, seed=0, **RUNS[run]).float()
 
 
-def alternate_times(calls: dict, reps: int) -> dict[str, float]:
-    """The fastest of ``reps`` + 1 calls of each entry of ``calls``, called in turn (so a drift in the
-    machine's speed hits every one alike)."""
-    best = dict.fromkeys(calls, math.inf)
-    for _ in range(reps + 1):
-        for name, fn in calls.items():
-            t0 = time.perf_counter()
-            fn()
-            best[name] = min(best[name], time.perf_counter() - t0)
-    return best
-
-
 def measure(judge, model_name: str = "unet-scenes", n: int = 128, steps: tuple[int, ...] = (5, 10, 20, 50),
             timed_images: int = 16, reps: int = 3) -> dict:
     """The curves, the goal's figures and bf16 inference (see the module docstring)."""
@@ -58,8 +44,8 @@ def measure(judge, model_name: str = "unet-scenes", n: int = 128, steps: tuple[i
     curves = {run: {str(k): metrics.recognisable_rate(judge, draw(model, n, run, k)) for k in steps} for run in RUNS}
     best = (max(RUNS, key=lambda run: curves[run][str(FAST_STEPS)]), FAST_STEPS)  # the best with that budget
     base, fast = curves[BASELINE[0]][str(BASELINE[1])], curves[best[0]][str(best[1])]
-    times = alternate_times({f"{run} {k}": (lambda run=run, k=k: draw(model, timed_images, run, k))
-                             for run, k in (BASELINE, best)}, reps)
+    times = alternate({f"{run} {k}": (lambda run=run, k=k: draw(model, timed_images, run, k))
+                       for run, k in (BASELINE, best)}, reps + 1)  # (the first of reps + 1 rounds warms up, and counts)
     # bf16 inference where the machine does bf16 natively (``precision.resolve_precision``'s rule)
     bf16 = resolve_precision("auto", torch.device("cpu"))
     out = {"model": model_name, "images": n, "steps": list(steps), "curves": curves,
@@ -75,8 +61,8 @@ def measure(judge, model_name: str = "unet-scenes", n: int = 128, steps: tuple[i
         out["bf16"] = {"skipped": "this CPU has no native bf16 (AVX512-BF16 or AMX): bf16 inference would be slower"}
     else:
         rate = metrics.recognisable_rate(judge, draw(model, n, best[0], best[1], bf16))
-        t = alternate_times({"fp32": lambda: draw(model, timed_images, *best),
-                             "bf16": lambda: draw(model, timed_images, *best, bf16)}, reps)
+        t = alternate({"fp32": lambda: draw(model, timed_images, *best),
+                       "bf16": lambda: draw(model, timed_images, *best, bf16)}, reps + 1)
         out["bf16"] = {"recognisable": rate, "points_below_fp32": 100 * (fast - rate),
                        "seconds": t["bf16"], "fp32_seconds": t["fp32"], "time_ratio": t["bf16"] / t["fp32"],
                        "within_1_point": abs(100 * (fast - rate)) <= 1.0}

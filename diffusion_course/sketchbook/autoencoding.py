@@ -8,11 +8,10 @@ x_hat is decoded from a *sampled* z, so the decoder learns to paint from any lat
 AdamW with warm-up and cosine decay (``training.lr_at``); at the end the scale factor is set from
 ``scale_images`` scenes so that diffusion sees unit-variance latents.
 
-Runs are seeded and resumable like the denoisers': ``state.safetensors`` in the run folder.
+Runs are seeded and resumable like the denoisers': ``state.safetensors`` in the run folder (``run_state``).
 """
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..config import AutoencoderConfig, AutoencoderTrainConfig
-from ..diffusion import checkpoints
+from ..diffusion import checkpoints, run_state
 from ..diffusion.training import lr_at, mean_tail
 from ..judging import metrics
 from ..models import Autoencoder
@@ -48,7 +47,7 @@ class AutoencoderTrainer:
         self.pool = pool if pool is not None else ScenePool(cfg.pool_size, seed=cfg.seed, progress=progress,
                                                             size=model_config.image_size)
         self.step, self.elapsed, self.log = 0, 0.0, {"reconstruction": [], "kl": []}
-        if self.run_dir and (self.run_dir / "state.safetensors").exists():
+        if run_state.exists(self.run_dir):
             self.load_state()
 
     def train_step(self) -> float:
@@ -102,20 +101,14 @@ class AutoencoderTrainer:
 
     # ---------------------------------------------------------------- resume
     def save_state(self) -> None:
-        if not self.run_dir:
-            return
-        tensors = {f"model.{k}": v.contiguous() for k, v in self.ae.state_dict().items()}
-        tensors |= checkpoints.optimizer_tensors(self.opt)
-        tensors["rng"] = self.generator.get_state()
-        meta = checkpoints.run_meta(self.step, self.elapsed, self.model_config, self.cfg, log=self.log)
-        checkpoints.save_run_state(self.run_dir, tensors, meta)
+        if self.run_dir:
+            run_state.save(self.run_dir, self.step, self.elapsed, self.model_config, self.cfg, {"model": self.ae},
+                           {"opt": self.opt}, self.generator, log=self.log)
 
     def load_state(self) -> None:
-        state, meta = checkpoints.load_run_state(self.run_dir, self.model_config, self.cfg)
-        self.ae.load_state_dict({k[6:]: v for k, v in state.items() if k.startswith("model.")})
-        checkpoints.load_optimizer(self.opt, state, self.device)
-        self.generator.set_state(state["rng"])
-        self.step, self.elapsed, self.log = int(meta["step"]), float(meta["elapsed"]), json.loads(meta["log"])
+        meta = run_state.load(self.run_dir, self.model_config, self.cfg, {"model": self.ae}, {"opt": self.opt},
+                              self.generator, self.device)
+        self.step, self.elapsed, self.log = meta["step"], meta["elapsed"], meta["log"]
 
 
 # ----------------------------------------------------------------------------- how good is the sketchbook

@@ -1,55 +1,32 @@
-"""The teacher's words: a tiny CLIP (Radford et al. 2021) for our scenes, built and trained with open_clip.
+"""The teacher's words: a tiny CLIP (Radford et al. 2021) for our scenes, built and read with open_clip.
 
 Contrastive language-image pre-training: an image encoder and a text encoder map a scene and its
-caption to unit vectors in one space; training pulls each image towards its own caption and pushes
-it away from the other captions of the batch (open_clip's ``ClipLoss``: a symmetric cross-entropy
-over the cosine similarities, scaled by a learned temperature).
+caption to unit vectors in one space, so that a scene sits close to its own caption (``clip_training``
+trains it; ``clip_measures`` measures how well it reads).
 
 This is the only module that imports ``open_clip``. The model is an ``open_clip.CLIP`` built from an
 open_clip model config (``MODEL_CFG``: a small ViT for 32x32 images, a small text transformer with
 open_clip's own BPE tokenizer, which ships inside the package) and saved in open_clip's local-directory
 format, so ``open_clip.create_model_and_transforms("local-dir:data/clip-scenes")`` loads it offline.
-
-Two additions to plain CLIP training, both because of what the course asks of it later:
-
-* **Relations.** CLIPs tend to read captions as bags of words (ARO, Winoground). For part of each
-  batch the caption is also said with one relation swapped ("sitting in" <-> "beside", "near" <->
-  "far from", ...; ``scenes.words.swap_relation``) and the image must prefer its true caption
-  (a hard negative, after NegCLIP, Yuksekgonul et al. 2023). Left <-> right, the one relation read
-  from positions alone, is made the swap half the time when a caption says a side
-  (``side_negative_share``): drawn at random among the relations, it was a rare lesson, and a CLIP
-  trained so (the one shipped before 2026-11-29) heard "left of" and "right of" as nearly one sentence.
-* **Dusty drawings.** Guidance asks the CLIP about a sampler's x0_hat mid-trajectory, which is blurry
-  and noisy, so part of each batch is dusted (q(x_t | x_0) at a random t) or blurred first.
+``prompt`` reads a sentence the way a denoiser that listens reads it (``prompts.Prompt``).
 
     model, tokenizer = load()
     sims = similarity(model, tokenizer, images, ["a blue pup sitting in a red rocket flying near the moon"])
 """
 from __future__ import annotations
 
-import dataclasses
 import json
-import math
-import time
 import warnings
+import weakref
 from pathlib import Path
 
-import numpy as np
 import open_clip
 import torch
-import torch.nn.functional as F
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
-from tqdm.auto import tqdm
 
-from .. import scenes
-from ..config import ClipTrainConfig
-from ..images import blur
-from ..precision import resolve_precision
-from ..scenes import HELD_OUT_SEED, check_images
-from ..schedules import get as get_schedule
-from ..schedules import predict_x0
-from ..shipped import DATA_DIR, CheckpointError, machine
+from ..scenes import check_images
+from ..shipped import DATA_DIR, CheckpointError
 from .prompts import Prompt
 
 DIR = DATA_DIR / "clip-scenes"
@@ -80,6 +57,13 @@ def build(model_cfg: dict = MODEL_CFG, seed: int = 0):
     model = open_clip.CLIP(**model_cfg)
     tokenizer = open_clip.SimpleTokenizer(context_length=model_cfg["text_cfg"]["context_length"])
     return model, tokenizer
+
+
+def contrastive_loss():
+    """open_clip's ``ClipLoss``: the symmetric cross-entropy over the image-caption cosine similarities of a batch,
+    scaled by the learned temperature (each image's own caption is the right answer among the batch's captions,
+    and each caption's own image among its images). ``loss(image_features, text_features, logit_scale)``."""
+    return open_clip.ClipLoss()
 
 
 def save(model, path: str | Path, card: dict | None = None, model_cfg: dict = MODEL_CFG) -> Path:
@@ -159,10 +143,28 @@ def prompt(model, tokenizer, captions) -> Prompt:
     names = {tokenizer.sot_token_id: "<start>", tokenizer.eot_token_id: "<end>"}
     words = [[names.get(i, tokenizer.decode([i]).strip()) for i in row[:n + 1].tolist()]
              for row, n in zip(ids, end.tolist())]
-    with torch.autocast(model.ln_final.weight.device.type, enabled=False):  # in full precision, as models store it
-        reader = model.encode_text(tokenize(tokenizer, [""], allow_empty=True), normalize=True)  # this encoder's ""
     return Prompt([captions] if isinstance(captions, str) else list(captions), seen["tokens"].float(), mask,
-                  pooled.float(), words, reader.float())
+                  pooled.float(), words, null_reading(model, tokenizer))
+
+
+# each text encoder's reading of "", kept while its model lives: model -> (the weights it was read from, the reading)
+_NULL_READINGS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+@torch.no_grad()
+def null_reading(model, tokenizer) -> torch.Tensor:
+    """This text encoder's unit embedding of the empty caption "" (1, E) in fp32, read in full precision whatever
+    autocast is on (as models store it): the ``reader`` of every prompt it reads, so that a model trained to listen
+    to another CLIP can say so. Read once per model, not once per prompt: kept beside the weights it was read from
+    (their device, storage and version counter), so a model whose weights change afterwards (trained further,
+    loaded into, moved or cast) reads "" again, and the reading is always the one this model makes now."""
+    weights = tuple((w.device, w.data_ptr(), w._version) for w in (*model.parameters(), *model.buffers()))
+    kept = _NULL_READINGS.get(model)
+    if kept is None or kept[0] != weights:
+        with torch.autocast(model.ln_final.weight.device.type, enabled=False):
+            reading = model.encode_text(tokenize(tokenizer, [""], allow_empty=True), normalize=True).float()
+        _NULL_READINGS[model] = kept = (weights, reading)
+    return kept[1]
 
 
 @torch.no_grad()
@@ -180,156 +182,3 @@ def saliency(model, tokenizer, x: torch.Tensor, caption: str) -> torch.Tensor:
     (grad,) = torch.autograd.grad(sim, x)
     m = grad.abs().sum(1)
     return m / m.flatten(1).max(1).values.clamp(min=1e-12)[:, None, None]
-
-
-# ----------------------------------------------------------------------------- training
-
-def dust(x: torch.Tensor, g: torch.Generator, share: float, t_max: int) -> torch.Tensor:
-    """Part of a batch made dusty, as a sampler's x0_hat mid-way looks: half of that share noised by
-    q(x_t | x_0) at t ~ U[0, t_max], half blurred. (B, 3, H, W) in [-1, 1]."""
-    B = len(x)
-    which = torch.rand(B, generator=g)
-    out = x.clone()
-    noisy = which < share / 2
-    if noisy.any():
-        s = get_schedule("cosine", 1000)
-        t = torch.randint(0, t_max + 1, (int(noisy.sum()),), generator=g)
-        eps = torch.randn(out[noisy].shape, generator=g)
-        out[noisy] = s.q_sample(x[noisy], t, eps).clamp(-1, 1)
-    blurred = (which >= share / 2) & (which < share)
-    for i in torch.nonzero(blurred)[:, 0].tolist():
-        out[i] = blur(x[i:i + 1], 0.5 + float(torch.rand(1, generator=g))).clamp(-1, 1)[0]
-    return out
-
-
-def hard_negatives(captions: list[str], rng: np.random.Generator,
-                   side_share: float = 0.0) -> tuple[list[int], list[str]]:
-    """For each caption that states a relation, the same caption with one relation swapped: left <-> right
-    with probability ``side_share`` when the caption says a side, else one of the relations it states at
-    random. Returns (indices of those captions, their swapped versions)."""
-    idx, swapped = [], []
-    for i, c in enumerate(captions):
-        options = {r: s for r in scenes.words.SWAPS if (s := scenes.words.swap_relation(c, r)) is not None}
-        if not options:
-            continue
-        idx.append(i)
-        if "left_right" in options and side_share > 0 and rng.random() < side_share:
-            swapped.append(options["left_right"])
-        else:
-            swapped.append(list(options.values())[int(rng.integers(len(options)))])
-    return idx, swapped
-
-
-def train(cfg: ClipTrainConfig = ClipTrainConfig(), progress: bool = True):
-    """Train the tiny CLIP on scenes and their captions (each scene says its caption in one of several
-    phrasings, with ``cfg.loose_captions`` also those that leave near/far unsaid; a fresh phrasing is
-    drawn per step). Returns (model, tokenizer, losses, seconds)."""
-    model, tokenizer = build(MODEL_CFG, cfg.seed)
-    g = torch.Generator().manual_seed(cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
-    pool = scenes.ScenePool(cfg.pool_size, seed=cfg.data_seed, progress=progress)
-    phrasings = [scenes.phrasings(lab) + (scenes.loose(lab) if cfg.loose_captions else []) for lab in pool.labels]
-    loss_fn = open_clip.ClipLoss()
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    autocast = resolve_precision(cfg.precision, torch.device("cpu"))
-    losses, started = [], time.time()
-    for step in tqdm(range(cfg.steps), desc="training the tiny CLIP", disable=not progress):
-        lr = cfg.lr * min(1.0, (step + 1) / cfg.warmup) * 0.5 * (1 + math.cos(math.pi * step / cfg.steps))
-        for group in opt.param_groups:
-            group["lr"] = lr
-        idx = torch.randint(len(pool), (cfg.batch_size,), generator=g)
-        x = dust(pool[idx], g, cfg.dusty_share, cfg.dusty_t_max)
-        captions = [p[int(rng.integers(len(p)))] for p in (phrasings[i] for i in idx.tolist())]
-        neg_idx, negs = hard_negatives(captions, rng, cfg.side_negative_share)
-        with torch.autocast("cpu", dtype=autocast or torch.bfloat16, enabled=autocast is not None):
-            image_f = model.encode_image(x, normalize=True)
-            text_f = model.encode_text(tokenizer(captions + negs), normalize=True)
-        image_f, text_f = image_f.float(), text_f.float()
-        scale = model.logit_scale.exp()
-        loss = loss_fn(image_f, text_f[:len(captions)], scale)
-        if negs:  # each image must prefer its true caption to the same words with one relation swapped
-            i = torch.tensor(neg_idx)
-            pair = torch.stack([(image_f[i] * text_f[i]).sum(-1), (image_f[i] * text_f[len(captions):]).sum(-1)], 1)
-            target = torch.zeros(len(i), dtype=torch.long)  # column 0: the true caption
-            loss = loss + cfg.hard_negative_weight * F.cross_entropy(scale * pair, target)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        with torch.no_grad():
-            model.logit_scale.clamp_(0, math.log(100))  # as open_clip's training script does
-        losses.append(loss.item())
-    return model.eval(), tokenizer, losses, time.time() - started
-
-
-# ----------------------------------------------------------------------------- measuring
-
-@torch.no_grad()
-def retrieval(model, tokenizer, x: torch.Tensor, labels: list[scenes.SceneLabels], group: int = 32) -> dict:
-    """Top-1 retrieval among ``group`` held-out scenes, both ways. A hit is a retrieved caption that is
-    true of the image (image -> text), or a retrieved image of which the caption is true (text -> image):
-    two scenes may share a description, and either is then right."""
-    captions = [scenes.caption(lab) for lab in labels]
-    facts = [scenes.facts(lab) for lab in labels]
-    said = [scenes.parse(c) for c in captions]
-    hits_i2t = hits_t2i = n = 0
-    for s in range(0, len(x) - group + 1, group):
-        sim = similarity(model, tokenizer, x[s:s + group], captions[s:s + group])
-        for i in range(group):
-            hits_i2t += scenes.satisfies(said[s + int(sim[i].argmax())], facts[s + i])
-            hits_t2i += scenes.satisfies(said[s + i], facts[s + int(sim[:, i].argmax())])
-        n += group
-    return {"image_to_text": hits_i2t / max(1, n), "text_to_image": hits_t2i / max(1, n), "images": n, "group": group}
-
-
-@torch.no_grad()
-def relation_pairs(model, tokenizer, x: torch.Tensor, labels: list[scenes.SceneLabels]) -> dict:
-    """Caption pairs with the same words and one relation changed: how often the image is closer to the
-    true one, per relation and over all pairs."""
-    out, total, right = {}, 0, 0
-    for rel in scenes.words.SWAPS:
-        idx, true, false = [], [], []
-        for i, lab in enumerate(labels):
-            for c in scenes.phrasings(lab):
-                if (s := scenes.words.swap_relation(c, rel)) is not None:
-                    idx.append(i), true.append(c), false.append(s)
-                    break
-        if not idx:
-            continue
-        img = encode_images(model, x[idx])
-        s_true = (img * encode_texts(model, tokenizer, true)).sum(-1)
-        ok = s_true > (img * encode_texts(model, tokenizer, false)).sum(-1)
-        out[rel] = ok.float().mean().item()
-        total, right = total + len(idx), right + int(ok.sum())
-    out["all"] = right / max(1, total)
-    return out
-
-
-@torch.no_grad()
-def x0_hat_at(denoiser, x0: torch.Tensor, t: int = 500, seed: int = 0) -> torch.Tensor:
-    """What a sampler's x0_hat looks like at step t: dust real scenes to x_t with q(x_t | x_0), and let
-    ``denoiser`` (a shipped denoiser) predict x0 from x_t (Ho et al. 2020, eq. 15). (B, 3, H, W) in [-1, 1]."""
-    s = denoiser.schedule
-    g = torch.Generator().manual_seed(seed)
-    tt = torch.full((len(x0),), t, dtype=torch.long)
-    x_t = s.q_sample(x0, tt, torch.randn(x0.shape, generator=g))
-    eps_hat = denoiser(x_t, tt)
-    return predict_x0(x_t, eps_hat, s.alpha_bar[tt][:, None, None, None]).clamp(-1, 1)
-
-
-def evaluate(model, tokenizer, n: int = 512, denoiser=None, t: int = 500) -> dict:
-    """The tiny CLIP on ``n`` held-out scenes: retrieval among 32 both ways, relation pairs, and (given a
-    denoiser) retrieval on that denoiser's x0_hat at step ``t``."""
-    x, labels = scenes.batch(n, seed=HELD_OUT_SEED)
-    out = {"retrieval": retrieval(model, tokenizer, x, labels),
-           "relation_pairs": relation_pairs(model, tokenizer, x, labels)}
-    if denoiser is not None:
-        out[f"retrieval_x0_hat_t{t}"] = retrieval(model, tokenizer, x0_hat_at(denoiser, x, t), labels)
-    return out
-
-
-def card(cfg: ClipTrainConfig, losses: list[float], seconds: float, command: str, metrics: dict) -> dict:
-    return {"name": "clip-scenes", "command": command, "train_config": dataclasses.asdict(cfg),
-            "model_cfg": MODEL_CFG, "seed": cfg.seed, "steps": cfg.steps, "scene_world": scenes.WORLD,
-            "train_seconds": round(seconds, 1), "machine": machine(),
-            "final_loss": round(float(np.mean(losses[-50:])), 4), "metrics": metrics,
-            "date": time.strftime("%Y-%m-%d")}

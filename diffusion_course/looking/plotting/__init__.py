@@ -3,12 +3,13 @@
 Pixels (uint8 conversion, grids, PNGs) live in ``images``; these modules lay them out in figures:
 ``figures`` the course's common ones and those of notebooks 02-03, ``teams`` those of notebooks
 04-05 (inside Team Transformers, and the race between the teams), ``collapse`` notebook 06's (variety against
-training time), ``words`` those of notebooks 07-08
-(the tiny CLIP: similarities, embedding space, saliency, relation pairs; drawing from words: maps beside
-pictures, failures, the composition scoreboard and the guidance trade-off), ``sketchbook`` those of notebook 09
-(latent channels, nudging a channel, latents before and after scaling), ``showing`` those of notebook 10
-(when the drawing is decided, where forks disagree, what a restoration invented).
+training time), ``clip`` notebook 07's (the tiny CLIP: similarities, embedding space, saliency, relation
+pairs), ``words`` notebook 08's (drawing from words: maps beside pictures, failures, the composition scoreboard
+and the guidance trade-off), ``sketchbook`` those of notebook 09 (latent channels, nudging a channel, latents
+before and after scaling), ``showing`` those of notebook 10 (when the drawing is decided, where forks disagree,
+what a restoration invented).
 """
+from .clip import embedding_map, relation_scores, saliency_row, similarity_heatmap
 from .collapse import over_steps, variety_curves
 from .figures import (
            filmstrip,
@@ -39,19 +40,7 @@ from .teams import (
            table,
            time_to_quality,
 )
-from .words import (
-           best_scales,
-           composition_table,
-           embedding_map,
-           listening,
-           panels,
-           readings_grid,
-           relation_scores,
-           saliency_row,
-           similarity_heatmap,
-           tradeoff,
-           word_maps,
-)
+from .words import best_scales, composition_table, listening, panels, readings_grid, tradeoff, word_maps
 
 __all__ = ["attention_distances", "attention_heads", "attention_moments", "best_scales", "budget_curves",
            "commitment_timeline", "composition_table", "cost_table", "embedding_map", "equal_budgets", "filmstrip",

@@ -185,7 +185,7 @@ def loss_weights(snr: torch.Tensor, weight: torch.Tensor, gamma: float, ax=None)
 
 def receptive_fields(x_t: torch.Tensor, fields: dict, title: str | None = None, image_title: str = "x_t"):
     """The input image (1, C, H, W) and, for each tap of ``fields`` ({name: (H, W) map of how much each
-    input pixel moves that tap's centre unit, e.g. ``trace.receptive_field``}), the map on a log
+    input pixel moves that tap's centre unit, e.g. ``taps.receptive_field``}), the map on a log
     scale (brighter = more influence). Returns the figure."""
     fig, axes = plt.subplots(1, len(fields) + 1, figsize=(2.6 * (len(fields) + 1), 2.8))
     filmstrip(x_t, title=image_title, ax=axes[0])

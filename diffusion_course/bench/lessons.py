@@ -1,0 +1,88 @@
+"""The benchmark's sections measured by the lessons' own modules (``lessons/``), one per notebook experiment:
+showing its work (10), the latent sketchbook (09), fewer steps (02), drawing the scene pool, everyone draws the
+same (06) and time to quality; each reads the shipped judge, or says why it was skipped.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from unittest import mock
+
+from .. import scenes, shipped
+from ..config import TRAIN_PRESETS
+from ..diffusion import checkpoints
+from ..lessons import budgets, collapse, showing, sketching, stepping
+from .sizes import FULL, Sizes
+
+
+def bench_showing(sizes: Sizes = FULL) -> dict:
+    """Showing its work (notebook 10): commitment and fork disagreement per team, annotation cost
+    (``showing.measure``)."""
+    try:
+        judge = checkpoints.load_pretrained("judge", "cpu")
+    except shipped.CheckpointError as e:
+        return {"skipped": str(e)}
+    return showing.measure(judge, sizes.showing_images, sizes.steps, sizes.fork_images, continuations=sizes.forks,
+                           cost_n=sizes.images)
+
+
+def bench_sketchbook(sizes: Sizes = FULL) -> dict:
+    """The latent sketchbook (notebook 09): autoencoders, and latent vs pixel diffusion (``sketching.measure``)."""
+    try:
+        judge = checkpoints.load_pretrained("judge", "cpu")
+    except shipped.CheckpointError as e:
+        return {"skipped": str(e)}
+    return sketching.measure(judge, sizes.quality_images, sizes.images, sizes.steps, sizes.reps,
+                             held_out=sizes.held_out_images)
+
+
+def bench_stepping(sizes: Sizes = FULL) -> dict:
+    """Fewer steps (notebook 02): recognisable rate against steps per sampler, DPM-Solver++ against DDIM-50,
+    bf16 inference (``stepping.measure``)."""
+    try:
+        judge = checkpoints.load_pretrained("judge", "cpu")
+    except shipped.CheckpointError as e:
+        return {"skipped": str(e)}
+    return stepping.measure(judge, n=sizes.stepping_images, steps=sizes.stepping_steps, timed_images=sizes.images,
+                            reps=sizes.reps)
+
+
+def bench_drawing(sizes: Sizes = FULL) -> dict:
+    """Training starts at once (the scene pool): scenes drawn per second by one process and by every core, and
+    a pool of ``drawing_pool`` scenes drawn from nothing and read back from the disk cache (a folder of its own)."""
+    n, cores = sizes.drawing_scenes, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    out = {"scenes": n, "serial_scenes_per_second": scenes.scenes_per_second(n, workers=1),
+           "cores": cores, "parallel_scenes_per_second": scenes.scenes_per_second(4 * n, workers=cores),
+           "pool": sizes.drawing_pool}
+    with tempfile.TemporaryDirectory() as folder, mock.patch.dict(os.environ, {"DIFFUSION_COURSE_CACHE": folder}):
+        for kind in ("cold_seconds", "warm_seconds"):  # the first draws and keeps it, the second reads it back
+            t0 = time.perf_counter()
+            scenes.ScenePool(sizes.drawing_pool, seed=12345)
+            out[kind] = time.perf_counter() - t0
+    return out
+
+
+def bench_collapse(sizes: Sizes = FULL) -> dict:
+    """Everyone draws the same (notebook 06): templates against described diffusion, the GAN's collapse against
+    diffusion at equal seconds, memorisation by training-set size (``collapse.measure``)."""
+    try:
+        judge = checkpoints.load_pretrained("judge", "cpu")
+    except shipped.CheckpointError as e:
+        return {"skipped": str(e)}
+    return collapse.measure(judge, sizes.told_images, sizes.memory_images, sizes.steps)
+
+
+def bench_budgets(sizes: Sizes = FULL) -> dict:
+    """Time to quality (budgets.py): each (preset, recipe) of ``sizes.budget_runs`` trained from scratch and read by
+    the judge at every training budget it reaches, one run after another (never two at once: they are timed)."""
+    try:
+        judge = checkpoints.load_pretrained("judge", "cpu")
+    except shipped.CheckpointError as e:
+        return {"skipped": str(e)}
+    curves = {name: {"recipe": recipe, **budgets.curve(name, TRAIN_PRESETS[recipe], judge, sizes.budget_tflop,
+                                                       sizes.budget_probe_images, sizes.budget_probe_steps)}
+              for name, recipe in sizes.budget_runs}
+    return {"world": budgets.WORLD, "budgets": list(sizes.budget_tflop), "probe_images": sizes.budget_probe_images,
+            "probe_steps": sizes.budget_probe_steps, "judge": judge.config.version, "curves": curves,
+            **budgets.goals(curves, *sizes.budget_goal_runs)}
