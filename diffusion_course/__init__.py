@@ -17,7 +17,7 @@ The public API, re-exported here:
     trace             annotated sampling: annotate -> Trace (``looking.trace``; the taps it records: ``looking.taps``)
     plotting          the notebooks' figures (``looking.plotting``)
     bench, report     benchmarks (measuring; the cached results the notebooks read) and RESULTS.md (reporting)
-and, by their old short names, the modules a notebook reads: ``clip`` (``words.clip``), ``guidance``
+and, by short names, the modules the notebooks read: ``clip`` (``words.clip``), ``guidance``
 (``diffusion.guidance``), ``course`` (``lessons.course``) and ``widgets`` (``looking.widgets``, imported only when
 asked for: it is the one module that imports ipywidgets).
 """

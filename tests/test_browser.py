@@ -62,7 +62,7 @@ VIEWERS = {
         "TraceViewer(annotate(unet, 2, steps=12, seed=11, taps=[]),\n"
         '            compare=annotate(dit, 2, steps=12, seed=11, taps=[]), names=("CNN", "DiT"))',
     "06_everyone_draws_the_same":  # a described model: its first x̂₀ is the template's blur, then the dust decides
-        "from diffusion_course import templates\n"
+        "from diffusion_course.lessons import templates\n"
         'TraceViewer(annotate(load_pretrained("unet-labels"), 2, steps=12, seed=0,\n'
         '                     cond=templates.describe(scenes.CHALLENGE_PROMPTS[0]), taps=["mid"]))',
     "08_drawing_from_words":  # which word lights up where, under classifier-free guidance
@@ -72,7 +72,7 @@ VIEWERS = {
         '                 guide=guidance.ClassifierFree(3), taps=["mid.words", "up.2.words"])\n'
         'TraceViewer(trace, tap="up.2.words", query=trace.words(0).index("moon"))',
     "09_the_latent_sketchbook":  # a latent run: its latents, and x̂₀ painted by the decoder at every step
-        "from diffusion_course import latent\n"
+        "from diffusion_course.sketchbook import latent\n"
         'TraceViewer(latent.load("latent-unet").annotate(2, steps=12, seed=3))',
     "10_showing_its_work":  # a bad drawing beside the same dust's good one (its word viewer is 08's)
         'TraceViewer(annotate(unet, 2, steps=12, seed=0), compare=annotate(unet, 2, steps=12, seed=1),\n'
