@@ -17,7 +17,7 @@ from safetensors.torch import load_file, safe_open, save_file
 
 from .. import config as config_mod
 from .. import shipped
-from ..models import build
+from ..models import Autoencoder, build
 from ..shipped import CheckpointError
 
 
@@ -95,7 +95,7 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def autoencoder_of(denoiser_config, device=None) :
+def autoencoder_of(denoiser_config, device=None) -> Autoencoder:
     """The shipped autoencoder a latent denoiser's config names, with a clear error when it is missing."""
     name = getattr(denoiser_config, "autoencoder", "")
     if not name:
@@ -103,7 +103,7 @@ def autoencoder_of(denoiser_config, device=None) :
                          "sample it with samplers.sample")
     path = shipped.DATA_DIR / f"{name}.safetensors"
     if not path.exists():
-        raise shipped.CheckpointError(
+        raise CheckpointError(
             f"this latent model paints through the autoencoder {name!r}, but {path} is missing; make it with: "
             f"python -m diffusion_course autoencoder --preset {name} --out {path.with_suffix('')} --force")
     return load_model(path, device or default_device())

@@ -140,7 +140,7 @@ class Trainer:
             why = [f"{what} {keys[:3]}" for what, keys in (("it lacks", lacks), ("it has extra", unexpected),
                                                           ("it has other shapes of", reshaped)) if keys]
             raise shipped.CheckpointError(f"{name} does not fit this model's shape ({'; '.join(why)}); start from "
-                                              "a model of the same shape or drop init_from")
+                                          "a model of the same shape or drop init_from")
         # the null prompt stays the one of the CLIP this run listens to (the source may have listened to another)
         self.model.load_state_dict({k: v for k, v in source.items() if not k.startswith("null_")}, strict=False)
 
