@@ -37,8 +37,17 @@ class ImagePool(torch.utils.data.Dataset):
         """A random minibatch (n, 3, H, W) in [-1, 1], with random horizontal flips."""
         idx = torch.randint(len(self.images), (n,), generator=generator)
         x = dequantize(self.images[idx])
-        flip = torch.rand(n, generator=generator) < 0.5
-        return torch.where(flip[:, None, None, None], x.flip(-1), x)
+        return mirrored(x, torch.rand(n, generator=generator) < 0.5)
+
+    def sample_pictured(self, n: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``sample``'s minibatch and the pictures it shows: for a pool of pictures, the same tensor twice."""
+        x = self.sample(n, generator)
+        return x, x
+
+
+def mirrored(x: torch.Tensor, flip: torch.Tensor) -> torch.Tensor:
+    """Pictures (n, C, H, W) with those where ``flip`` (n,) is True mirrored left to right."""
+    return torch.where(flip[:, None, None, None], x.flip(-1), x)
 
 
 def image_files(folder: Path) -> list[Path]:
@@ -89,7 +98,8 @@ class FolderPool(ImagePool):
 
 class LatentPool:
     """A pool of scenes encoded once into scaled latents, and their mirror images (a flipped latent is
-    not the latent of the flipped scene, so both are encoded). ``sample`` gives latent minibatches."""
+    not the latent of the flipped scene, so both are encoded). ``sample`` gives latent minibatches;
+    ``sample_pictured`` the same, with the pictures they encode (kept as uint8 beside the latents)."""
 
     def __init__(self, pool: ImagePool, ae, batch: int = 500, progress: bool = False):
         device = next(ae.parameters()).device
@@ -100,6 +110,7 @@ class LatentPool:
                 x = pool[torch.arange(start, min(start + batch, len(pool)))].to(device)
                 chunks.append(torch.stack([ae.encode(x), ae.encode(x.flip(-1))], dim=1).cpu())  # (b, 2, C, h, w)
         self.latents = torch.cat(chunks)  # (N, 2, C, h, w): each scene, then its mirror image
+        self.images = pool.images  # (N, 3, H, W) uint8: the pictures encoded, for what reads pixels (``alignment``)
         self.labels = getattr(pool, "labels", [])
 
     def __len__(self) -> int:
@@ -109,8 +120,18 @@ class LatentPool:
         """The latents of scenes ``i`` (not mirrored)."""
         return self.latents[i, 0]
 
+    def draw(self, n: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """A random minibatch's scenes (n,) and whether each is mirrored (n,): what ``sample`` and
+        ``sample_pictured`` draw from the generator, alike."""
+        return torch.randint(len(self.latents), (n,), generator=generator), torch.rand(n, generator=generator) < 0.5
+
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """A random minibatch of latents (n, C, h, w), each of a scene or of its mirror image."""
-        idx = torch.randint(len(self.latents), (n,), generator=generator)
-        flip = (torch.rand(n, generator=generator) < 0.5).long()
-        return self.latents[idx, flip]
+        idx, flip = self.draw(n, generator)
+        return self.latents[idx, flip.long()]
+
+    def sample_pictured(self, n: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``sample``'s minibatch (the same draws) and the pictures its latents encode (n, 3, H, W) in [-1, 1],
+        mirrored where the latent is the mirror image's."""
+        idx, flip = self.draw(n, generator)
+        return self.latents[idx, flip.long()], mirrored(dequantize(self.images[idx]), flip)

@@ -93,6 +93,14 @@ def test_bench_quick_writes_a_valid_results_file(tmp_path):
     alone = "\n".join(report_lessons.budgets_markdown({**r["budgets"], "machine": "a CPU (AVX2)",
                                                        "date": "2026-12-06"}))
     assert "on a CPU (AVX2) on 2026-12-06" in alone
+    v = r["levers"]  # each lever trained from scratch in the latent world, read at each budget
+    assert v["world"] == 2 and list(v["rows"]) == list(bench.QUICK.levers)
+    for name, row in v["rows"].items():
+        step = row["gflop_per_step"] / 1e3 * (2.2 if "masking" in name else 1)  # (a step of the unmasked tail: ~2x)
+        assert row["world"] == 2 and [p["budget"] for p in row["points"]] == v["budgets"]
+        for p in row["points"]:  # each reading is at the first step that spends its budget
+            assert p["tflop"] >= p["budget"] > p["tflop"] - step and 0 <= p["recognisable_rate"] <= 1
+    assert "What makes Team Transformers draw" in md and all(f"| {name} |" in md for name in v["rows"])
     w = r["words"]
     if "skipped" not in w:
         assert w["cfg_cost"]["ratio"] > 0 and w["cfg_ratio"] == w["cfg_cost"]["ratio"]

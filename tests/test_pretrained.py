@@ -9,11 +9,13 @@ from diffusion_course import build, config, load_pretrained, sample, scenes
 from diffusion_course.diffusion import checkpoints
 from diffusion_course.judging import metrics
 from diffusion_course.shipped import CheckpointError
+from diffusion_course.sketchbook import latent
 
 # the least share of 48 DDIM-50 samples the judge must recognise (the bench measures the rate on 256:
-# judge v2 recognises about 98 % of Team CNN's drawings and about 43 % of Team Transformers', whose lumpy
-# moons and smeared rockets it re-draws and rejects; by eye, 97 % and 41 % of 64 are clean)
-SHIPPED = {"unet-scenes": 0.85, "dit-scenes": 0.25}
+# judge v2 recognises about 98 % of Team CNN's drawings and about 43 % of pixel Team Transformers', whose lumpy
+# moons and smeared rockets it re-draws and rejects; by eye, 97 % and 41 % of 64 are clean. Team Transformers in
+# the sketchbook: the judge 91 % of 64, the eye 84 %)
+SHIPPED = {"unet-scenes": 0.85, "dit-scenes": 0.25, "latent-dit": 0.75}
 
 
 @pytest.fixture(scope="module", params=sorted(SHIPPED))
@@ -32,6 +34,9 @@ def test_card_says_how_it_was_made(shipped):
 def test_trained_model_predicts_noise_far_better_than_untrained(shipped):
     name, model = shipped
     x0, _ = scenes.batch(64, seed=scenes.HELD_OUT_SEED)
+    if model.config.autoencoder:  # a latent model cleans the scenes' latents
+        with torch.no_grad():
+            x0 = checkpoints.autoencoder_of(model.config).encode(x0)
     g = torch.Generator().manual_seed(0)
     t = torch.randint(50, 950, (64,), generator=g)
     eps = torch.randn(x0.shape, generator=g)
@@ -40,17 +45,18 @@ def test_trained_model_predicts_noise_far_better_than_untrained(shipped):
     with torch.no_grad():
         trained_mse = (model(x_t, t) - eps).square().mean().item()
         untrained_mse = (fresh(x_t, t) - eps).square().mean().item()
-    assert untrained_mse == pytest.approx(1.0, abs=0.05)  # a fresh model predicts zero noise
+    if model.config.prediction == "eps":
+        assert untrained_mse == pytest.approx(1.0, abs=0.05)  # a fresh model predicts zero noise
     assert trained_mse < 0.15 * untrained_mse
 
 
 def test_samples_are_recognisable_scenes(shipped):
     name, model = shipped
     judge = load_pretrained("judge", "cpu")
-    x = sample(model, 48, steps=50, seed=123)  # the same sampler code for both teams
+    x = latent.draw(model, 48, steps=50, seed=123)  # the same sampler code for both teams (and the decoder)
     assert x.shape == (48, 3, 32, 32) and x.min() >= -1 and x.max() <= 1
     assert metrics.recognisable_rate(judge, x) >= SHIPPED[name]
-    untrained = sample(build(name), 48, steps=20, seed=123)
+    untrained = latent.draw(build(name), 48, steps=20, seed=123)
     assert metrics.recognisable_rate(judge, untrained) <= 0.05
 
 

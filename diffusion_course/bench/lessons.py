@@ -12,7 +12,7 @@ from unittest import mock
 from .. import scenes, shipped
 from ..config import TRAIN_PRESETS
 from ..diffusion import checkpoints
-from ..lessons import budgets, collapse, showing, sketching, stepping
+from ..lessons import budgets, collapse, levers, showing, sketching, stepping
 from .sizes import FULL, Sizes
 
 
@@ -71,6 +71,17 @@ def bench_collapse(sizes: Sizes = FULL) -> dict:
     except shipped.CheckpointError as e:
         return {"skipped": str(e)}
     return collapse.measure(judge, sizes.told_images, sizes.memory_images, sizes.steps)
+
+
+def bench_levers(sizes: Sizes = FULL) -> dict:
+    """What makes Team Transformers draw (levers.py): each lever of ``sizes.levers`` trained from scratch, one after
+    another, and read at every budget of ``sizes.levers_tflop``."""
+    try:
+        judge = checkpoints.load_pretrained("judge", "cpu")
+    except shipped.CheckpointError as e:
+        return {"skipped": str(e)}
+    return {**levers.measure(sizes.levers, judge, sizes.levers_tflop, sizes.budget_probe_images,
+                             sizes.budget_probe_steps), "judge": judge.config.version}
 
 
 def bench_budgets(sizes: Sizes = FULL) -> dict:

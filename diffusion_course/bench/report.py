@@ -13,7 +13,8 @@ from .goals import GOAL_GROUPS, goal_line
 PAGE_SECTIONS = (("clip", report_words.clip_markdown), ("words", report_words.words_markdown),
                  ("showing", report_lessons.showing_markdown), ("sketchbook", report_lessons.sketchbook_markdown),
                  ("stepping", report_lessons.stepping_markdown), ("drawing", report_lessons.drawing_markdown),
-                 ("collapse", report_lessons.collapse_markdown), ("budgets", report_lessons.budgets_markdown))
+                 ("collapse", report_lessons.collapse_markdown), ("budgets", report_lessons.budgets_markdown),
+                 ("levers", report_lessons.levers_markdown))
 
 
 def markdown(r: dict) -> str:
@@ -61,9 +62,7 @@ def quality_markdown(q: dict) -> list[str]:
              "with an object (real) | Fréchet distance (judge features) | diversity vs real | contents TV | "
              "memorised |",
              "|---|---|---|---|---|---|---|---|---|"]
-    for name, m in q.items():
-        if name == "eye_calibration":
-            continue
+    for name, m in judged(q).items():
         collapsed = " (collapsed)" if m["diversity_collapsed"] else ""
         memorised = m.get("memorisation_memorised_fraction", float("nan"))
         lines.append(f"| {name} | {m.get('scene_world', 1)} | {m['images']} | {m['recognisable_rate']:.0%} | "
@@ -75,7 +74,12 @@ def quality_markdown(q: dict) -> list[str]:
 
 def quality_steps(q: dict) -> int:
     """The DDIM steps the quality table's drawings took (50 where a results file predates the field)."""
-    return next((m.get("steps", 50) for name, m in q.items() if name != "eye_calibration"), 50)
+    return next((m.get("steps", 50) for m in judged(q).values()), 50)
+
+
+def judged(q: dict) -> dict[str, dict]:
+    """The quality section's rows, one per denoiser (not the eye calibration, nor a re-measure's date and machine)."""
+    return {name: m for name, m in q.items() if isinstance(m, dict) and "recognisable_rate" in m}
 
 
 def eye_markdown(e: dict) -> list[str]:

@@ -4,6 +4,8 @@ section, or says why it was skipped.
 """
 from __future__ import annotations
 
+from ..lessons import levers
+
 
 def drawing_markdown(d: dict) -> list[str]:
     """Training starts at once: how fast scenes are drawn, and a pool from nothing and from the disk cache."""
@@ -29,9 +31,7 @@ def budgets_markdown(b: dict) -> list[str]:
              "| preset (recipe) | parameters | GFLOP per step (batch) | precision | pool ready (drawn or cached) | "
              + " | ".join(heads) + " |", "|---|---|---|---|---|" + "---|" * len(heads)]
     for name, c in b["curves"].items():
-        at = {p["budget"]: p for p in c["points"]}
-        cells = [f"{at[x]['recognisable_rate']:.0%} ({at[x]['train_seconds']:.0f} s)" if x in at else ""
-                 for x in b["budgets"]]
+        cells = budget_cells(c["points"], b["budgets"])
         lines.append(f"| {name} ({c['recipe']}, {c['recipe_steps']} steps) | {c['parameters'] / 1e6:.2f} M | "
                      f"{c['gflop_per_step']:.1f} ({c['batch']}) | {c['precision']} | "
                      f"{c['pool_scenes']:,} scenes, {c['pool_seconds']:.1f} s | " + " | ".join(cells) + " |")
@@ -48,6 +48,32 @@ def budgets_markdown(b: dict) -> list[str]:
                   + ("no budget was read on both." if gap is None else
                      f"{b['dit']} minus {b['unet']} at equal training FLOPs: {gap:+.0f} points at "
                      f"{b['worst_budget']:g} TFLOP, its worst budget (the goal: at least 0 at every one).")]
+    return lines
+
+
+def budget_cells(points: list[dict], budgets: list[float]) -> list[str]:
+    """A training curve's cell at each budget: recognisable, and the training seconds there ("" if not read)."""
+    at = {p["budget"]: p for p in points}
+    return [f"{at[x]['recognisable_rate']:.0%} ({at[x]['train_seconds']:.0f} s)" if x in at else "" for x in budgets]
+
+
+def levers_markdown(v: dict) -> list[str]:
+    """What makes Team Transformers draw (levers.py): each lever's recognisable rate at each training budget."""
+    if "skipped" in v:
+        return ["", f"Levers: skipped ({v['skipped']})"]
+    lines = ["", f"What makes Team Transformers draw: each lever trained from scratch on scene world {v['world']}, its "
+                 f"cosine decay sized to {max(v['budgets']):g} TFLOP, read at each training budget by "
+                 f"{v['probe_images']} drawings (DDIM-{v['probe_steps']}, eta 1; judge v{v['judge']}): recognisable, "
+                 f"and training seconds in brackets, on {v.get('machine', 'this machine')}.", "",
+             "| lever | what it tries | parameters | GFLOP per step (batch) | "
+             + " | ".join(f"{x:g} TFLOP" for x in v["budgets"]) + " |",
+             "|---|---|---|---|" + "---|" * len(v["budgets"])]
+    for name, row in v["rows"].items():
+        lines.append(f"| {name} | {row['says']} | {row['parameters'] / 1e6:.2f} M | {row['gflop_per_step']:.1f} "
+                     f"({row['batch']}) | " + " | ".join(budget_cells(row["points"], v["budgets"])) + " |")
+    top = levers.best(v)
+    if top is not None:
+        lines += ["", f"Best lever at {max(v['budgets']):g} TFLOP: {top[0]}, {100 * top[1]:.0f} % recognisable."]
     return lines
 
 

@@ -21,15 +21,24 @@ from ..diffusion import checkpoints
 from ..models import build
 from . import report
 from .goals import check_goals
-from .lessons import bench_budgets, bench_collapse, bench_drawing, bench_showing, bench_sketchbook, bench_stepping
+from .lessons import (
+    bench_budgets,
+    bench_collapse,
+    bench_drawing,
+    bench_levers,
+    bench_showing,
+    bench_sketchbook,
+    bench_stepping,
+)
 from .quality import bench_quality, bench_teams
 from .sizes import FULL, QUICK, TEAMS
 from .speed import bench_annotation, bench_sampling, bench_training, matmul_peak
 from .words import bench_clip, bench_words
 
 # sections that ``bench --only NAME`` can re-measure into an existing results file
-SECTIONS = {"clip": bench_clip, "words": bench_words, "showing": bench_showing, "sketchbook": bench_sketchbook,
-            "stepping": bench_stepping, "drawing": bench_drawing, "collapse": bench_collapse, "budgets": bench_budgets}
+SECTIONS = {"quality": bench_quality, "clip": bench_clip, "words": bench_words, "showing": bench_showing,
+            "sketchbook": bench_sketchbook, "stepping": bench_stepping, "drawing": bench_drawing,
+            "collapse": bench_collapse, "budgets": bench_budgets, "levers": bench_levers}
 
 
 def run(quick: bool = False) -> dict:
@@ -64,6 +73,7 @@ def run(quick: bool = False) -> dict:
         "drawing": bench_drawing(sizes),
         "collapse": bench_collapse(sizes),
         "budgets": bench_budgets(sizes),
+        "levers": bench_levers(sizes),
     }
     results["head_to_head"] = bench_teams(results["training_per_team"], sizes)
     for tr in results["training"]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from .. import scenes
 from ..judging import metrics
 from ..lessons import budgets
+from ..lessons import levers as levers_mod  # (a field below is named levers)
 
 TEAMS = {"unet-scenes": "Team CNN", "dit-scenes": "Team Transformers"}
 
@@ -64,6 +65,11 @@ class Sizes:
     budget_probe_images: int = metrics.PROBE_IMAGES
     budget_probe_steps: int = 20
     budget_goal_runs: tuple[str, str] = ("unet-fast", "dit-fast")
+    # what makes Team Transformers draw (levers.py): the levers trained from scratch, read at these budgets (TFLOP)
+    # by the time-to-quality probe
+    levers: tuple[str, ...] = ("pixel, v", "latent, patch 1", "latent, patch 2", "latent, patch 1 + alignment",
+                               "latent, patch 1 + masking", "latent U-Net (Team CNN)")
+    levers_tflop: tuple[float, ...] = levers_mod.BUDGETS
 
 
 FULL = Sizes()
@@ -74,4 +80,5 @@ QUICK = Sizes(matmul=512, train_batch=16, train_reps=2, team_batch=16, team_reps
               held_out_images=64, stepping_images=8, stepping_steps=(5, 10), drawing_scenes=256,
               drawing_pool=2048, told_images=4, memory_images=8,
               budget_runs=(("unet-tiny", "quick"), ("dit-tiny", "quick")), budget_tflop=(0.05, 0.2),
-              budget_probe_images=8, budget_probe_steps=5, budget_goal_runs=("unet-tiny", "dit-tiny"))
+              budget_probe_images=8, budget_probe_steps=5, budget_goal_runs=("unet-tiny", "dit-tiny"),
+              levers=("tiny", "tiny + masking", "tiny + alignment"), levers_tflop=(0.002, 0.005))

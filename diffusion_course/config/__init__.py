@@ -51,6 +51,10 @@ PRESETS: dict[str, object] = {
     # dit-scenes' width and depth on 4 x 4 pieces (64 tokens instead of 256), told where each piece sits by fixed
     # sine-cosine positions, as in DiT: at 100 TFLOP 18 % recognisable against 5 % with learned ones (2026-11-29)
     "dit-fast": DiTConfig(patch=4, positions="sincos"),
+    # Team Transformers in the sketchbook: dit-scenes' width and depth on ae-scenes' 8 x 8 x 4 latents, one latent
+    # cell a piece (64 tokens, as DiT/2 reads its 32 x 32 latents in 256), sine-cosine positions, the velocity
+    "latent-dit": DiTConfig(image_size=8, in_channels=4, patch=1, positions="sincos", prediction="v",
+                            autoencoder="ae-scenes"),
     "latent-unet-tiny": UNetConfig(image_size=8, in_channels=4, channels=(16, 32), blocks=1, attn_levels=(1,),
                                    autoencoder="ae-scenes"),  # for tests and the notebook's live run
 }
@@ -73,6 +77,7 @@ TRAIN_PRESETS: dict[str, TrainConfig] = {
     "dit-words": TrainConfig(steps=2500, lr=7e-4, warmup=100, init_from="dit-scenes"),
     "unet-64": TrainConfig(steps=20000, lr=1e-3, warmup=500, checkpoint_every=1000),
     "latent-unet": TrainConfig(steps=6000, lr=1e-3, warmup=200),
+    "latent-dit": TrainConfig(steps=16000, lr=1e-3, warmup=300, checkpoint_every=500),
     # everyone draws the same (notebook 06): the live U-Net (unet-small) on 16, 64 or 1,024 scenes, same steps
     **{f"memo-{n}": TrainConfig(steps=1500, pool_size=n, checkpoint_every=250) for n in (16, 64, 1024)},
     # told a description, with and without dust: the same steps of the same backbone

@@ -62,6 +62,16 @@ class TrainConfig:
     clip: str = "clip-scenes"  # the frozen tiny CLIP whose text encoder reads the captions (a folder in data/)
     init_from: str = ""  # start from a shipped model's weights (the new layers start as the identity)
     data: str = ""  # a folder of your own PNG/JPEG pictures to train on instead of the scenes ("": the scenes)
+    # masked training (MaskDiT, Zheng et al. 2023; a DiT only, ``masking``): the share of each training image's
+    # pieces dropped (MaskDiT: 0.5), and the step from which training runs unmasked (0: masked to the end)
+    mask_ratio: float = 0.0
+    mask_until: int = 0
+    # representation alignment (REPA, Yu et al. 2024; a DiT only, ``alignment``): block ``align_block``'s tokens
+    # (0-based) pulled toward a frozen encoder's features of the clean picture, weighted ``align_weight``
+    align: str = ""  # the frozen encoder: "" none, "judge" the shipped judge's early blocks
+    align_block: int = 1
+    align_weight: float = 0.5  # lambda (REPA: 0.5)
+    align_until: int = 0  # the step from which alignment is off (0: never): it helps early and can hurt late
 
 
 @dataclass(frozen=True)

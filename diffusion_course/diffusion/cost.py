@@ -18,6 +18,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from .. import scenes
 from ..config import TrainConfig
+from ..pools import ImagePool, LatentPool
+from . import checkpoints
 from .training import Trainer
 
 
@@ -40,7 +42,14 @@ def forward_flops(model, batch: int = 1) -> int:
 def step_flops(model_config, cfg: TrainConfig, pool: scenes.ScenePool | None = None) -> float:
     """The FLOPs of one training step (forward and backward) of ``model_config`` at ``cfg``'s batch, counted on a
     throwaway trainer (a step changes the trainer it runs on) drawing from ``pool`` (default: a batch of scenes of
-    scene world 1; what the pictures show does not change the count)."""
+    scene world 1, or for a latent model a batch of black pictures and their latents, which alignment reads
+    beside them: what the pictures show does not change the count, and the latents are encoded once before
+    training, not at every step). With masking (``cfg.mask_ratio``, ``masking``) it counts a masked step, as the
+    first one is: a step of an unmasked tail (``cfg.mask_until``) costs about twice as much at mask_ratio 0.5."""
+    if pool is None and getattr(model_config, "autoencoder", ""):
+        ae = checkpoints.autoencoder_of(model_config)
+        s = ae.config.image_size
+        pool = LatentPool(ImagePool(torch.zeros(cfg.batch_size, 3, s, s, dtype=torch.uint8)), ae)
     pool = pool if pool is not None else scenes.ScenePool(cfg.batch_size, seed=cfg.seed, world=1)
     return float(count_flops(Trainer(model_config, cfg, pool=pool, progress=False).train_step))
 

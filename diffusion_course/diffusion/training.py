@@ -22,6 +22,9 @@ EMA, optimiser moments, RNG state and the loss history; a resumed run continues 
 The same code trains under ``torchrun`` on several processes (``distributed``): each copy trains on its
 own rows of the same global batch and DistributedDataParallel averages their gradients; only rank 0
 writes. ``cfg.data`` names a folder of your own pictures to train on instead of the scenes (``pools``).
+A DiT can read only a random share of each picture's pieces (``cfg.mask_ratio``: MaskDiT, ``masking``).
+Its early tokens can be pulled toward a frozen encoder's features (``cfg.align``: REPA, ``alignment``): it descends
+L_denoise + lambda L_REPA, and ``trainer.losses`` stay the denoising loss alone.
 
 A ``probe`` (e.g. ``metrics.probe``) can measure the EMA every ``probe_every`` steps; its
 results form ``trainer.curve``, quality against steps and training seconds.
@@ -32,6 +35,7 @@ import copy
 import math
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 
 import torch
@@ -46,7 +50,7 @@ from ..pools import FolderPool, ImagePool, LatentPool
 from ..precision import resolve_precision
 from ..scenes import ScenePool
 from ..words import clip
-from . import checkpoints, distributed, run_state, telling
+from . import alignment, checkpoints, distributed, masking, run_state, telling
 
 
 def mean_tail(values: list[float], n: int) -> float:
@@ -100,11 +104,17 @@ class Trainer:
             self.start_from(cfg.init_from)
         self.ema = copy.deepcopy(self.model).eval().requires_grad_(False)
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.alignment = alignment.build(self.model, cfg, self.device)  # REPA: a frozen encoder and a projector
+        self.nets = {"model": self.model, "ema": self.ema}  # the networks a run's state holds
+        if self.alignment:  # the projector trains beside the model (a second group of the AdamW), saved with it
+            self.opt.add_param_group({"params": list(self.alignment.projector.parameters())})
+            self.nets["align"] = self.alignment.projector
         self.generator = torch.Generator().manual_seed(cfg.seed)
         self.autocast_dtype = resolve_precision(cfg.precision, self.device)
         self.step, self.losses, self.elapsed, self.curve = 0, [], 0.0, []
         self.schedule = self.model.schedule
         self.weight = min_snr_weight(self.schedule.snr.float(), cfg.min_snr_gamma).to(self.device)
+        masking.check(self.model, cfg)
         if (self.model.listens or self.model.described) and cfg.data:
             raise ValueError(f"a folder of pictures has no captions or descriptions: train an unconditional preset "
                              f"on {cfg.data}, not a {model_config.kind} that is told what to draw")
@@ -164,13 +174,17 @@ class Trainer:
         t, eps = self.noise(x0.shape)
         return self.loss_at(x0, t.to(self.device), eps.to(self.device), prompt, cond)
 
-    def loss_at(self, x0: torch.Tensor, t: torch.Tensor, eps: torch.Tensor, prompt=None, cond=None) -> torch.Tensor:
-        """The weighted loss for given steps ``t`` (B,) and noise ``eps``: w(t) ||eps - eps_theta(x_t, t)||^2."""
+    def loss_at(self, x0: torch.Tensor, t: torch.Tensor, eps: torch.Tensor, prompt=None, cond=None,
+                keep: torch.Tensor | None = None) -> torch.Tensor:
+        """The weighted loss for given steps ``t`` (B,) and noise ``eps``: w(t) ||eps - eps_theta(x_t, t)||^2; with
+        ``keep`` (B, K), the pieces a DiT reads (``masking``), the mean is over their pixels only."""
         x_t = self.schedule.q_sample(x0, t, eps)  # q(x_t | x_0)
+        masked = {} if keep is None else {"keep": keep}  # (only a DiT drops pieces)
         with torch.autocast(self.device.type, dtype=self.autocast_dtype or torch.bfloat16,
                             enabled=self.autocast_dtype is not None):
-            eps_hat = self.net(x_t, t, cond=cond, prompt=prompt)
-        per_image = F.mse_loss(eps_hat.float(), eps, reduction="none").mean(dim=(1, 2, 3))
+            eps_hat = self.net(x_t, t, cond=cond, prompt=prompt, **masked)
+        sq = F.mse_loss(eps_hat.float(), eps, reduction="none")  # (B, C, H, W)
+        per_image = sq.mean(dim=(1, 2, 3)) if keep is None else masking.mean_over_kept(sq, keep, self.model)
         return (self.weight[t] * per_image).mean()
 
     def train_step(self) -> float:
@@ -184,7 +198,7 @@ class Trainer:
             self.generator.set_state(rng)
             raise
         if cfg.grad_clip:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+            torch.nn.utils.clip_grad_norm_([p for g in self.opt.param_groups for p in g["params"]], cfg.grad_clip)
         self.opt.step()
         self.update_ema()
         self.step += 1
@@ -202,17 +216,26 @@ class Trainer:
         prompt = cond = None
         if self.model.listens or self.model.described:  # no random flips: a flip would swap left and right
             idx = torch.randint(len(self.pool), (n,), generator=self.generator)  # in the picture only
-            x0 = self.pool[idx]
+            x0 = pictures = self.pool[idx]  # (a latent model told what to draw does not align: ``alignment``)
             if self.model.listens:
                 prompt = clip.prompt(*self.words, self.captions(idx)[mine]).to(self.device)
             else:
                 cond = self.descriptions(idx)[mine].to(self.device)
+        elif self.alignment:  # and the clean pictures (B, 3, H, W) the frozen encoder reads, of the same draws
+            x0, pictures = self.pool.sample_pictured(n, generator=self.generator)
         else:
             x0 = self.pool.sample(n, generator=self.generator)
         t, eps = self.noise(x0.shape)
-        loss = self.loss_at(*(v[mine].to(self.device) for v in (x0, t, eps)), prompt, cond)
+        keep = masking.draw_keep(cfg, self.step, n, self.model, self.generator)  # (n, K); None: unmasked
+        keep = keep if keep is None else keep[mine].to(self.device)
+        aligned = alignment.aligned(cfg, self.step)  # REPA this step: hear block align_block's tokens
+        with self.alignment.reading() if aligned else nullcontext([]) as tokens:
+            loss = self.loss_at(*(v[mine].to(self.device) for v in (x0, t, eps)), prompt, cond, keep)
+        repa = self.alignment.loss(tokens[0], pictures[mine].to(self.device), keep) if aligned else 0.0
         self.opt.zero_grad(set_to_none=True)
-        loss.backward()
+        (loss + cfg.align_weight * repa).backward()  # L_denoise + lambda L_REPA; the step reports L_denoise
+        if aligned:
+            self.alignment.share_grads(self.world)
         return self.world.mean(loss.detach()).item()
 
     @torch.no_grad()
@@ -260,15 +283,15 @@ class Trainer:
     def save_state(self) -> None:
         """Everything needed to resume exactly (``run_state``), by rank 0 only; nothing without a run folder."""
         if self.run_dir and self.world.main:
-            run_state.save(self.run_dir, self.step, self.elapsed, self.model_config, self.cfg,
-                           {"model": self.model, "ema": self.ema}, {"opt": self.opt}, self.generator,
-                           losses=self.losses, curve=self.curve, processes=self.world.size)
+            run_state.save(self.run_dir, self.step, self.elapsed, self.model_config, self.cfg, self.nets,
+                           {"opt": self.opt}, self.generator, losses=self.losses, curve=self.curve,
+                           processes=self.world.size)
 
     def load_state(self) -> None:
         """Resume from the run folder: the same model config and settings, but for the batch, which may be split
         over another number of processes as long as the global batch stays the same."""
-        meta = run_state.load(self.run_dir, self.model_config, self.cfg, {"model": self.model, "ema": self.ema},
-                              {"opt": self.opt}, self.generator, self.device, (*run_state.RESUMABLE, "batch_size"))
+        meta = run_state.load(self.run_dir, self.model_config, self.cfg, self.nets, {"opt": self.opt}, self.generator,
+                              self.device, (*run_state.RESUMABLE, "batch_size"))
         # N processes with batch b take the same steps as one with batch N b: the global batch must match
         processes, per_process = meta.get("processes", 1), meta["train_config"]["batch_size"]
         if processes * per_process != self.world.size * self.cfg.batch_size:

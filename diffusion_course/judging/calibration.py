@@ -1,10 +1,11 @@
 """The eye-calibration set: drawings labelled *clean* or *not clean* by a person looking at them, so
 that the judge's "recognisable" can be checked against an eye instead of against itself.
 
-Three sets of 64 drawings (``SETS``): the shipped Team CNN, the shipped Team Transformers, and an
+Four sets of 64 drawings (``SETS``): the shipped Team CNN, the shipped Team Transformers, an
 undertrained Team Transformers (notebook 05's live DiT recipe after ``UNDERTRAINED_STEPS`` steps,
-whose patch mosaics the first judge flattered). ``make`` draws them (deterministic for its seed); a
-person labels each grid by eye; the images and labels live in ``data/eye-calibration.safetensors``
+whose patch mosaics the first judge flattered), and Team Transformers in the latent sketchbook. ``make``
+draws them (deterministic for its seed; a latent model's through the ``draw`` it is given); a person
+labels each grid by eye; the images and labels live in ``data/eye-calibration.safetensors``
 with a note on how they were made in ``data/eye-calibration.json``. ``agreement`` compares the judge
 with the labels per set. The first half of each set (``TUNING``) may be used to tune the judge's
 thresholds; the second half is held back and only ever reported.
@@ -13,6 +14,7 @@ thresholds; the second half is held back and only ever reported.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -28,30 +30,42 @@ from ..shipped import DATA_DIR
 from . import metrics
 
 PER_SET = 64
-SETS = ("unet-scenes", "dit-scenes", "undertrained dit-small")
+SETS = ("unet-scenes", "dit-scenes", "undertrained dit-small", "latent-dit")
 UNDERTRAINED_STEPS = 800  # notebook 05's equal-FLOPs DiT: 4x4 mosaics on dark skies
 SAMPLING = {"steps": 50, "eta": 1.0}
 TUNING = slice(0, PER_SET // 2)  # per set: may tune thresholds; the rest is held back
 PATH = DATA_DIR / "eye-calibration.safetensors"
 
 
-def make(seed: int = 1234, progress: bool = True) -> dict[str, torch.Tensor]:
-    """Draw the three sets (name -> (64, 3, 32, 32) in [-1, 1]), DDIM-50, eta 1, seed ``seed``."""
-    out = {name: sample_many(load_pretrained(name), PER_SET, seed=seed, **SAMPLING) for name in SETS[:2]}
-    pool = scenes.ScenePool(2048, seed=0, progress=progress)
-    recipe = TrainConfig(steps=1_000_000, batch_size=32, lr=1e-3, warmup=40, seed=0)  # notebook 05's DiT
-    trainer = Trainer("dit-small", recipe, pool=pool, progress=progress).run(steps=UNDERTRAINED_STEPS)
-    out[SETS[2]] = sample_many(trainer.ema, PER_SET, seed=seed, **SAMPLING)
+def make(seed: int = 1234, progress: bool = True, names: tuple[str, ...] = SETS,
+         draw: Callable[..., torch.Tensor] = sample_many) -> dict[str, torch.Tensor]:
+    """Draw the sets ``names`` (name -> (64, 3, 32, 32) in [-1, 1]), DDIM-50, eta 1, seed ``seed``, each shipped
+    model with ``draw(model, n, seed=, steps=, eta=)`` (a latent one needs a draw that paints its latents,
+    ``latent.draw``)."""
+    unknown = [n for n in names if n not in SETS]
+    if unknown:
+        raise ValueError(f"unknown eye-calibration sets {unknown}; the sets are {', '.join(SETS)}")
+    out = {}
+    for name in names:
+        if name == SETS[2]:
+            pool = scenes.ScenePool(2048, seed=0, progress=progress)
+            recipe = TrainConfig(steps=1_000_000, batch_size=32, lr=1e-3, warmup=40, seed=0)  # notebook 05's DiT
+            model = Trainer("dit-small", recipe, pool=pool, progress=progress).run(steps=UNDERTRAINED_STEPS).ema
+        else:
+            model = load_pretrained(name)
+        out[name] = draw(model, PER_SET, seed=seed, **SAMPLING)
     return out
 
 
 def save(images: dict[str, torch.Tensor], clean: dict[str, list[int]], path: Path = PATH) -> Path:
-    """Store the sets' images (uint8) and eye labels (1 clean, 0 not clean) in one safetensors file."""
+    """Store the sets' images (uint8) and eye labels (1 clean, 0 not clean) in one safetensors file, set ``SETS[i]``
+    under ``set{i}``."""
     tensors = {}
-    for i, name in enumerate(SETS):
+    for name in images:
+        i = SETS.index(name)
         tensors[f"set{i}.images"] = quantize(images[name]).contiguous()
         tensors[f"set{i}.clean"] = torch.tensor(clean[name], dtype=torch.uint8)
-    save_file(tensors, path, metadata={"sets": ",".join(SETS)})
+    save_file(tensors, path, metadata={"sets": ",".join(images)})
     return path
 
 
@@ -81,6 +95,7 @@ def agreement(judge, sets: dict | None = None) -> dict[str, dict]:
 
 
 def write_grids(images: dict[str, torch.Tensor], out: Path) -> list[Path]:
-    """One numbered-by-position grid per set (8 x 8, row-major: cell k is drawing k) to label by eye."""
+    """One numbered-by-position grid per set drawn (8 x 8, row-major: cell k is drawing k) to label by eye,
+    ``eye-{i}.png`` for set ``SETS[i]``."""
     out.mkdir(parents=True, exist_ok=True)
-    return [save_grid(images[name], out / f"eye-{i}.png", nrow=8, scale=6) for i, name in enumerate(SETS)]
+    return [save_grid(images[name], out / f"eye-{SETS.index(name)}.png", nrow=8, scale=6) for name in images]

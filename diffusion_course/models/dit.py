@@ -20,6 +20,10 @@ Taps (each block names its own, see ``tap_kinds()``):
 A model that listens reads the prompt as PixArt-alpha's DiT does (Chen et al. 2023): cross-attention to
 the caption's tokens after each block's self-attention, and the pooled caption added to the time
 embedding that drives adaLN.
+
+Masked training (MaskDiT, Zheng et al. 2023; ``diffusion.masking``): ``model(x_t, t, keep=keep)`` reads only the
+kept pieces (B, K), so every block, long skip and tap sees K tokens instead of N, and the dropped pieces come
+out as zeros (the trainer reads its loss on the kept pixels only).
 """
 from __future__ import annotations
 
@@ -31,6 +35,17 @@ from ..config import DiTConfig
 from ..words.prompts import Prompt
 from .base import Denoiser
 from .layers import Attention, CrossAttention, HookPoint, TimeEmbedding, grid_embedding, zero_init
+
+
+def gather_pieces(tokens: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+    """(B, N, D) tokens, (B, K) kept pieces -> (B, K, D): the kept pieces' tokens, in the order of ``keep``."""
+    return tokens.gather(1, keep[..., None].expand(-1, -1, tokens.shape[-1]))
+
+
+def scatter_pieces(tokens: torch.Tensor, keep: torch.Tensor, n: int) -> torch.Tensor:
+    """(B, K, D) kept pieces' tokens -> (B, n, D): each back in its place on the grid, zeros where dropped."""
+    index = keep[..., None].expand(-1, -1, tokens.shape[-1])
+    return tokens.new_zeros(tokens.shape[0], n, tokens.shape[-1]).scatter(1, index, tokens)
 
 
 def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
@@ -115,12 +130,22 @@ class DiT(Denoiser):
         return rearrange(tokens, "b (h w) (p1 p2 c) -> b c (h p1) (w p2)", h=self.grid, p1=p, p2=p)
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None = None,
-                prompt: Prompt | None = None) -> torch.Tensor:
+                prompt: Prompt | None = None, keep: torch.Tensor | None = None) -> torch.Tensor:
+        """eps_hat (B, C, H, W). ``keep`` (B, K) long, masked training: read only these pieces (None: all).
+
+        Dropped pieces come out as zeros before ``conv_out``, which mixes each pixel with its neighbours: in training
+        it sees zeros beside a dropped piece where at sampling it sees the model's output there (at patch <= 2 every
+        pixel borders another piece, half of them dropped). The trainer reads the loss on kept pixels only, which no
+        input of a dropped piece reaches (but a conv ``stem`` reads one pixel across each piece's edge). The
+        unmasked tail, ``TrainConfig.mask_until``, closes this gap as it closes the transformer's own: K tokens in
+        training, N at sampling."""
         t = self.check_input(x_t, t)
         words = self.read_prompt(prompt, x_t.shape[0], x_t.device)  # None for a model that does not listen
         cond = self.read_description(cond, x_t.shape[0], x_t.device)  # a described model's (B, cond_dim)
         c = self.time(t, words.pooled if words is not None else cond)  # (B, D)
         x = self.read_pieces(x_t) + self.pos  # (B, N, D)
+        if keep is not None:
+            x = gather_pieces(x, keep)  # (B, K, D)
         saved, half = [], self.config.depth // 2
         for i, block in enumerate(self.blocks):
             if self.skips is not None and i >= self.config.depth - half:
@@ -129,5 +154,6 @@ class DiT(Denoiser):
             if self.skips is not None and i < half:
                 saved.append(x)
         shift, scale = self.ada_out(c).chunk(2, dim=-1)
-        out = self.unpatchify(self.unembed(modulate(self.norm_out(x), shift, scale)))  # (B, C, H, W)
+        pieces = self.unembed(modulate(self.norm_out(x), shift, scale))  # (B, N or K, p*p*C)
+        out = self.unpatchify(pieces if keep is None else scatter_pieces(pieces, keep, self.grid ** 2))  # (B, C, H, W)
         return self.eps_hat(out + self.conv_out(out) if self.conv_out is not None else out, x_t, t)
