@@ -81,4 +81,4 @@ QUICK = Sizes(matmul=512, train_batch=16, train_reps=2, team_batch=16, team_reps
               drawing_pool=2048, told_images=4, memory_images=8,
               budget_runs=(("unet-tiny", "quick"), ("dit-tiny", "quick")), budget_tflop=(0.05, 0.2),
               budget_probe_images=8, budget_probe_steps=5, budget_goal_runs=("unet-tiny", "dit-tiny"),
-              levers=("tiny", "tiny + masking", "tiny + alignment"), levers_tflop=(0.002, 0.005))
+              levers=("tiny", "tiny + masking", "tiny + alignment"), levers_tflop=(0.02, 0.05))
