@@ -81,7 +81,8 @@ class TemplateTrainer(Trainer):
     """Trains a template: the ``Trainer``'s loop with the pixel loss || x_0 - f(description) ||^2 in place of
     the denoising loss. (The step and noise it is handed are drawn as for a denoiser, and not used.)"""
 
-    def loss_at(self, x0: torch.Tensor, t: torch.Tensor, eps: torch.Tensor, prompt=None, cond=None) -> torch.Tensor:
+    def loss_at(self, x0: torch.Tensor, t: torch.Tensor, eps: torch.Tensor, prompt=None, cond=None,
+                keep=None) -> torch.Tensor:
         with torch.autocast(self.device.type, dtype=self.autocast_dtype or torch.bfloat16,
                             enabled=self.autocast_dtype is not None):
             x = self.net(cond)
