@@ -12,8 +12,9 @@ def test_the_readme_quality_table_matches_the_bench_results():
     r = bench.load_results()
     q = r["quality"]
     readme = (ROOT / "README.md").read_text()
-    rows = re.findall(r"^\| (unet-scenes|dit-scenes) \([^)]*\) \| (\d) \| (\d+)% \| (\d+)% \| (\d+)% \|$", readme, re.M)
-    assert {name for name, *_ in rows} == {"unet-scenes", "dit-scenes"}
+    rows = re.findall(r"^\| (unet-scenes|dit-scenes|latent-dit) \([^)]*\) \| (\d) \| (\d+)% \| (\d+)% \| (\d+)% \|$",
+                      readme, re.M)
+    assert {name for name, *_ in rows} == {"unet-scenes", "dit-scenes", "latent-dit"}
     for name, world, rec, eye, judged in rows:
         eye_row = q["eye_calibration"][name]["all"]
         assert int(world) == q[name]["scene_world"]
@@ -78,3 +79,15 @@ def test_the_readme_time_to_quality_table_matches_the_bench_results():
         assert gflop == f"{c['gflop_per_step']:.1f}" and int(at12) == round(100 * at[12.0])
         assert int(at50) == round(100 * at[50.0]) and int(at100) == round(100 * at[100.0])
         assert to90 == ("not reached" if hit is None else f"{hit['tflop']:.0f}")
+
+
+def test_the_readme_levers_table_matches_the_bench_results():
+    t = bench.load_results()["levers"]
+    readme = (ROOT / "README.md").read_text()
+    rows = re.findall(r"^\| ((?:pixel|latent)(?:,| U-Net)[^|]*?) \| ([\d.]+) \| (\d+)% \| (\d+)% \| (\d+)% \|$", readme, re.M)
+    assert {name for name, *_ in rows} == set(t["rows"])
+    for name, gflop, *rates in rows:
+        row = t["rows"][name]
+        at = {p["budget"]: p["recognisable_rate"] for p in row["points"]}
+        assert gflop == f"{row['gflop_per_step']:.1f}"
+        assert [int(r) for r in rates] == [round(100 * at[b]) for b in t["budgets"]]

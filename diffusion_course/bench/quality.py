@@ -6,7 +6,6 @@ minutes (steps x the step time measured here) and in training FLOPs, read off th
 from __future__ import annotations
 
 import itertools
-import json
 import time
 
 from .. import scenes, shipped
@@ -19,19 +18,18 @@ from .speed import bench_sampling
 
 
 def bench_quality(sizes: Sizes = FULL) -> dict:
-    """Sample-quality metrics of every shipped denoiser (``sizes.quality_images`` drawings each, DDIM with
-    ``sizes.quality_steps``), and of an untrained one as the floor."""
+    """Sample-quality metrics of the shipped unconditional denoisers ``sizes.quality_models``
+    (``sizes.quality_images`` drawings each, DDIM with ``sizes.quality_steps``), and of an untrained one as the
+    floor."""
     try:
         judge = checkpoints.load_pretrained("judge", "cpu")
     except shipped.CheckpointError as e:
         return {"skipped": str(e)}
     pools = {}  # scene world -> the denoisers' training pool (it starts with these scenes of seed 0)
     models = {"untrained unet-scenes": (build("unet-scenes").eval(), scenes.WORLD)}
-    for card in sorted(shipped.DATA_DIR.glob("*.json")):
-        name, info = card.stem, json.loads(card.read_text())
-        if (shipped.DATA_DIR / f"{name}.safetensors").exists() and \
-                info.get("model_config", {}).get("kind") in ("unet", "dit"):  # the denoisers
-            models[name] = (checkpoints.load_pretrained(name, "cpu"), info.get("scene_world", 1))
+    for name in sizes.quality_models:  # (one not shipped in this checkout is left out of the table)
+        if (shipped.DATA_DIR / f"{name}.safetensors").exists():
+            models[name] = (checkpoints.load_pretrained(name, "cpu"), checkpoints.card(name).get("scene_world", 1))
     out = {}
     for name, (model, world) in models.items():
         if world not in pools:

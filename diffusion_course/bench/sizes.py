@@ -27,6 +27,9 @@ class Sizes:
     reps: int = 3
     team_images: int = 16  # each team's timed DDIM batch
     probe_images: int = metrics.PROBE_IMAGES  # each team's final probe, as in the cards' curves
+    # the quality table: the shipped unconditional scene denoisers, drawn with no words (the listening and the
+    # memorising ones are judged where they are taught: ``words``, ``collapse``)
+    quality_models: tuple[str, ...] = ("unet-scenes", "dit-scenes", "latent-unet", "latent-dit")
     quality_images: int = 256  # images per model in the quality table
     quality_steps: int = 50  # their DDIM steps (eta 1)
     train_pool: int = 20000  # the denoisers' training scenes that memorisation compares against

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..config import PRESETS, TRAIN_PRESETS, DiTConfig, TrainConfig
@@ -83,9 +84,11 @@ LEVERS: dict[str, Lever] = {
 
 
 def measure(names: tuple[str, ...], judge, tflop: tuple[float, ...] = BUDGETS,
-            probe_images: int = metrics.PROBE_IMAGES, probe_steps: int = 20, progress: bool = False) -> dict:
+            probe_images: int = metrics.PROBE_IMAGES, probe_steps: int = 20, progress: bool = False,
+            shown: Callable[[str, dict], None] | None = None) -> dict:
     """Each named lever trained from scratch, one after another, its recipe sized to the largest of ``tflop`` and
-    read at every budget: ``{"world", "budgets", "probe_images", "probe_steps", "rows": {name: curve}}``."""
+    read at every budget: ``{"world", "budgets", "probe_images", "probe_steps", "rows": {name: curve}}``;
+    ``shown(name, row)`` hears each row as it ends."""
     unknown = [n for n in names if n not in LEVERS]
     if unknown:
         raise KeyError(f"unknown levers {unknown}; known: {', '.join(LEVERS)}")
@@ -95,6 +98,8 @@ def measure(names: tuple[str, ...], judge, tflop: tuple[float, ...] = BUDGETS,
         rows[name] = {"says": lever.says, "yardstick": lever.yardstick,
                       **budgets.curve(lever.model, lever.sized(max(tflop)), judge, tflop, probe_images, probe_steps,
                                       progress=progress, world=WORLD)}
+        if shown:
+            shown(name, rows[name])
     return {"world": WORLD, "budgets": list(tflop), "probe_images": probe_images, "probe_steps": probe_steps,
             "rows": rows}
 
