@@ -84,7 +84,8 @@ def test_the_readme_time_to_quality_table_matches_the_bench_results():
 def test_the_readme_levers_table_matches_the_bench_results():
     t = bench.load_results()["levers"]
     readme = (ROOT / "README.md").read_text()
-    rows = re.findall(r"^\| ((?:pixel|latent)(?:,| U-Net)[^|]*?) \| ([\d.]+) \| (\d+)% \| (\d+)% \| (\d+)% \|$", readme, re.M)
+    rows = re.findall(r"^\| ((?:pixel|latent)(?:,| U-Net)[^|]*?) \| ([\d.]+) \| (\d+)% \| (\d+)% \| (\d+)% \|$",
+                      readme, re.M)
     assert {name for name, *_ in rows} == set(t["rows"])
     for name, gflop, *rates in rows:
         row = t["rows"][name]

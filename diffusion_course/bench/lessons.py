@@ -80,8 +80,9 @@ def bench_levers(sizes: Sizes = FULL) -> dict:
         judge = checkpoints.load_pretrained("judge", "cpu")
     except shipped.CheckpointError as e:
         return {"skipped": str(e)}
+
     def shown(name: str, row: dict) -> None:
-        print(f"  {name}: " + ", ".join(f"{p['recognisable_rate']:.0%} at {p['tflop']:.0f} TFLOP (step {p['step']}, "
+        print(f"  {name}: " + ", ".join(f"{p['recognisable_rate']:.0%} at {p['tflop']:g} TFLOP (step {p['step']}, "
                                         f"{p['train_seconds']:.0f} s)" for p in row["points"]), flush=True)
 
     return {**levers.measure(sizes.levers, judge, sizes.levers_tflop, sizes.budget_probe_images,

@@ -1,4 +1,4 @@
-"""The benchmark's quality sections: every shipped denoiser judged (``bench_quality``: recognisable, Fréchet
+"""The benchmark's quality sections: the unconditional denoisers judged (``bench_quality``: recognisable, Fréchet
 distance, diversity, memorisation, and the judge against the eye), and the head-to-head (notebook 05), Team CNN
 and Team Transformers side by side: size, FLOPs, speed, quality, and quality at an equal training budget, in CPU
 minutes (steps x the step time measured here) and in training FLOPs, read off the quality curves in the cards.

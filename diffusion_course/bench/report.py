@@ -1,6 +1,6 @@
 """Benchmarks, the reporting half: ``bench/RESULTS.md`` written from a results dict (``bench.load_results()``);
 nothing here is measured. This module holds the page and its first tables (speed as a fraction of the matmul
-peak, every shipped denoiser's quality, the judge against the eye, Team CNN vs Team Transformers); the sections
+peak, the unconditional denoisers' quality, the judge against the eye, Team CNN vs Team Transformers); the sections
 on words and on the lessons' experiments are in ``report_words`` and ``report_lessons``, the goals it states in
 ``goals``.
 """
@@ -51,7 +51,7 @@ def speed_markdown(r: dict) -> list[str]:
 
 
 def quality_markdown(q: dict) -> list[str]:
-    """Every shipped denoiser judged (``bench.quality``), then the judge against the eye."""
+    """The shipped unconditional denoisers judged (``bench.quality``), then the judge against the eye."""
     if "skipped" in q:
         return ["", f"Quality: skipped ({q['skipped']})"]
     lines = ["", "Judged by the scene judge (v2: relation heads, re-drawing, harder negatives). "

@@ -79,7 +79,7 @@ def drawer():
 
 class TemplateTrainer(Trainer):
     """Trains a template: the ``Trainer``'s loop with the pixel loss || x_0 - f(description) ||^2 in place of
-    the denoising loss. (The step and noise it is handed are drawn as for a denoiser, and not used.)"""
+    the denoising loss. (The step, noise and masking it is handed are drawn as for a denoiser, and not used.)"""
 
     def loss_at(self, x0: torch.Tensor, t: torch.Tensor, eps: torch.Tensor, prompt=None, cond=None,
                 keep=None) -> torch.Tensor:
