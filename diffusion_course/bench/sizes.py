@@ -70,8 +70,8 @@ class Sizes:
     budget_goal_runs: tuple[str, str] = ("unet-fast", "dit-fast")
     # what makes Team Transformers draw (levers.py): the levers trained from scratch, read at these budgets (TFLOP)
     # by the time-to-quality probe
-    levers: tuple[str, ...] = ("pixel, v", "latent, patch 1", "latent, patch 2", "latent, patch 1 + alignment",
-                               "latent, patch 1 + masking", "latent U-Net (Team CNN)")
+    levers: tuple[str, ...] = ("pixel, v", "pixel, patch 4, v", "latent, patch 1", "latent, patch 2",
+                               "latent, patch 1 + alignment", "latent, patch 1 + masking", "latent U-Net (Team CNN)")
     levers_tflop: tuple[float, ...] = levers_mod.BUDGETS
 
 

@@ -7,7 +7,8 @@ Transformers' recipe, trained from scratch on scene world ``WORLD`` with its cos
 budget (``budgets.sized``), and read by the judge each time its training crosses a budget (``budgets.curve``):
 
 - **pixel, v**: dit-scenes' shape on pixels (2 x 2 pieces, 256 tokens) saying the velocity (Salimans & Ho 2022),
-  told where each piece sits by fixed sine-cosine positions;
+  told where each piece sits by fixed sine-cosine positions; **pixel, patch 4, v**: the same with 4 x 4 pieces
+  (64 tokens) on batches of 16, the pixel recipe that did best per TFLOP in the time-to-quality race (``dit-fast``);
 - **latent, patch 1 / patch 2**: the same transformer on the autoencoder's 8 x 8 x 4 latents (Rombach et al. 2022),
   one latent cell a piece (64 tokens) or 2 x 2 cells (16 tokens);
 - **+ alignment**: patch 1, an early block's tokens pulled toward the frozen judge's features of the clean picture
@@ -64,6 +65,8 @@ LEVERS: dict[str, Lever] = {
     "pixel, v": Lever("dit-scenes' shape on pixels (256 tokens), sine-cosine positions, the velocity",
                       dataclasses.replace(PRESETS["dit-scenes"], positions="sincos", prediction="v"),
                       TRAIN_PRESETS["dit-scenes"]),
+    "pixel, patch 4, v": Lever("4 x 4 pieces (64 tokens) on batches of 16 (dit-fast's recipe), the velocity",
+                               dataclasses.replace(PRESETS["dit-fast"], prediction="v"), TRAIN_PRESETS["dit-fast"]),
     "latent, patch 1": Lever("the same transformer on the autoencoder's 8 x 8 x 4 latents, a cell a piece "
                              "(64 tokens)", LATENT_DIT, LATENT_RECIPE),
     "latent, patch 2": Lever("2 x 2 cells a piece (16 tokens)", dataclasses.replace(LATENT_DIT, patch=2),
