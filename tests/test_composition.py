@@ -17,15 +17,39 @@ def judge():
     return load_pretrained("judge", "cpu")
 
 
-def test_the_interval_is_the_normal_approximation():
-    assert scoreboard.interval(0.5, 100) == pytest.approx(1.96 * 0.05)
-    assert scoreboard.interval(0.0, 128) == 0 and scoreboard.interval(1.0, 128) == 0
-    assert scoreboard.interval(0.9, 128) == pytest.approx(1.96 * math.sqrt(0.09 / 128))
+def test_the_wilson_interval_is_wide_where_the_evidence_is_thin_and_stays_in_0_1():
+    z2 = 1.96 ** 2
+    low, high = scoreboard.wilson(0.0, 32)  # 0 of 32 is not "0 % +- 0 %": the closed form z^2 / (n + z^2)
+    assert low == 0 and high == pytest.approx(z2 / (32 + z2))
+    assert scoreboard.wilson(1.0, 32) == pytest.approx((32 / (32 + z2), 1.0))
+    low, high = scoreboard.wilson(0.5, 100)  # symmetric about 1/2, a little narrower than the normal approximation
+    assert (low + high) / 2 == pytest.approx(0.5) and 0 < high - 0.5 < 1.96 * 0.05
+    low, high = scoreboard.wilson(0.9, 128)  # pulled toward 1/2: more room below than above
+    assert low < 0.9 < high and 0.9 - low > high - 0.9
+    for k in range(0, 33, 4):  # the rates a two-sided score test at 5 % would not reject end exactly at the bounds
+        for bound in scoreboard.wilson(k / 32, 32):
+            if 0 < bound < 1:
+                assert abs(k / 32 - bound) / math.sqrt(bound * (1 - bound) / 32) == pytest.approx(1.96)
+    assert scoreboard.span(0.0, 32) == "0 % (0–11 %)"
+
+
+def test_a_gap_counts_when_its_newcombe_interval_leaves_out_zero():
+    low, high = scoreboard.difference(0.5, 64, 0.55, 64)  # 5 points over 64 drawings each: noise
+    assert low < 0 < high and low < 0.05 < high
+    low, high = scoreboard.difference(0.5, 4096, 0.55, 4096)  # the same 5 points over 4096 each: real
+    assert 0 < low < 0.05 < high
+    assert scoreboard.difference(0.3, 50, 0.3, 50)[0] == pytest.approx(-scoreboard.difference(0.3, 50, 0.3, 50)[1])
+
+
+def test_composition_among_the_recognisable_is_the_plain_rate_over_the_recognisable_share():
+    share, n = scoreboard.among_recognisable({"n": 128, "composition": 0.25, "recognisable": 0.5})
+    assert n == 64 and share == pytest.approx(0.5)
+    assert math.isnan(scoreboard.among_recognisable({"n": 32, "composition": 0.0, "recognisable": 0.0})[0])
 
 
 def test_best_picks_the_scale_with_the_highest_mean_composition_that_keeps_the_diversity_floor():
     def cell(prompt, scale, c, team="Team CNN", diversity=1.0):
-        return composition.Score(team, "m", prompt, "cfg", scale, 10, c, 0.0, 1.0, diversity)
+        return composition.Score(team, "m", prompt, "cfg", scale, 10, c, 1.0, diversity)
 
     scores = [cell(MAIN, 1.0, 0.2), cell(BESIDE, 1.0, 0.9), cell(MAIN, 3.0, 0.6), cell(BESIDE, 3.0, 0.7),
               cell(MAIN, 5.0, 0.9, diversity=0.9), cell(BESIDE, 5.0, 0.9, diversity=0.6),  # mean diversity 0.75

@@ -184,7 +184,6 @@ def test_08_the_typical_clip_mistakes_really_differ_from_the_answer():
 def _fake_words_results(teams=("Team CNN", "Team Transformers")) -> dict:
     """A words section shaped like ``bench``'s (see ``bench.run``), with made-up numbers."""
     from diffusion_course import scenes
-    from diffusion_course.judging import scoreboard
     from diffusion_course.lessons import composition
 
     scales = {"cfg": [0.0, 1.0, 3.0, 7.5], "clip": [0.0, 30.0, 100.0, 300.0]}
@@ -195,7 +194,7 @@ def _fake_words_results(teams=("Team CNN", "Team Transformers")) -> dict:
                 for i, s in enumerate(kind_scales):
                     comp = 0.1 + 0.1 * i - 0.05 * k - 0.02 * p
                     scores.append(composition.Score(team, composition.TEAMS[team][kind], prompt, kind, s, 64, comp,
-                                                    scoreboard.interval(comp, 64), 0.9 - 0.1 * i, 1.05 - 0.2 * i))
+                                                    0.9 - 0.1 * i, 1.05 - 0.2 * i))
     return {"cfg_cost": {"images": 64, "steps": 50, "plain_seconds": 10.0, "cfg_seconds": 19.0, "ratio": 1.9},
             "n": 64, "steps": 50, "scales": scales, "scores": composition.as_dicts(scores),
             "best": composition.best(scores, "cfg"), "best_clip": composition.best(scores, "clip"),
@@ -214,7 +213,9 @@ def test_08_scoreboard_figures_read_the_bench_words_section(capsys):
     assert list(curve) == words["scales"]["cfg"]
     cells = [s for s in words["scores"] if s["team"] == "Team CNN" and s["kind"] == "cfg" and s["scale"] == 3.0]
     assert curve[3.0]["composition"] == pytest.approx(sum(c["composition"] for c in cells) / len(cells))
-    assert curve[3.0]["composition_ci"] == pytest.approx(sum(c["composition_ci"] ** 2 for c in cells) ** 0.5 / 5)
+    assert curve[3.0]["n"] == 64 * len(cells)  # the prompts pooled: the interval of their mean over all drawings
+    assert (curve[3.0]["composition_low"], curve[3.0]["composition_high"]) == pytest.approx(
+        scoreboard.wilson(curve[3.0]["composition"], 64 * len(cells)))
     table = plotting.composition_table(words)
     assert len(table.axes) == 2 and len(table.axes[0].get_yticklabels()) == 2 * len(scenes.CHALLENGE_PROMPTS)
     assert len(plotting.tradeoff(words).axes) == 3
@@ -226,7 +227,7 @@ def test_08_scoreboard_figures_read_the_bench_words_section(capsys):
     verdict = scoreboard.compare_teams(words, "cfg")  # the made-up CNN is 5 points ahead: within the noise of 64
     assert "no clear winner" in verdict and "Team CNN on 0, Team Transformers on 0, neither on 5" in verdict
     for c in words["scores"]:  # with 4096 drawings a cell, the same 5 points are far beyond the noise
-        c["composition_ci"] /= 8
+        c["n"] = 4096
     assert "Team CNN composes better" in scoreboard.compare_teams(words, "cfg")
     assert "Team CNN on 5, Team Transformers on 0, neither on 0" in scoreboard.compare_teams(words, "cfg")
     one_team = _fake_words_results(teams=("Team CNN",))  # a team that was not shipped is absent, not an error

@@ -130,6 +130,58 @@ def test_clip_guidance_takes_its_gradient_through_x0_hat_not_x_t(words):
     assert extras["clip_similarity"].shape == (2,)
 
 
+def test_clip_guidance_levers_against_hand_computations(words):
+    unet = randomised("unet-tiny", words)
+    clip_model, tokenizer = words
+    x_t, t = torch.randn(2, 3, 32, 32) * 0.6, torch.full((2,), 700)
+    alpha_bar = unet.schedule.alpha_bar[700].float()
+    with torch.no_grad():
+        eps = unet(x_t, t)
+    plain_extras, normal_extras = {}, {}
+    guidance.ClipGuidance(*words, PROMPT, 2.0)(unet, x_t, t, plain_extras)
+    grad = plain_extras["guidance_grad"]
+    # normalise: the same gradient, each image's rescaled to unit root-mean-square before the scale
+    normalised = guidance.ClipGuidance(*words, PROMPT, 2.0, normalise=True)(unet, x_t, t, normal_extras)
+    unit = grad / grad.pow(2).mean(dim=(1, 2, 3), keepdim=True).sqrt()
+    torch.testing.assert_close(normalised, eps - 2.0 * (1 - alpha_bar).sqrt() * unit, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(normal_extras["guidance_grad"], grad)  # the record is the raw gradient
+    # a window that leaves t = 700 out: the plain step, a zero gradient, and the similarity still read
+    extras = {}
+    outside = guidance.ClipGuidance(*words, PROMPT, 2.0, window=(0.0, 0.5))(unet, x_t, t, extras)
+    assert torch.equal(outside, eps) and not extras["guidance_grad"].any()
+    torch.testing.assert_close(extras["clip_similarity"], plain_extras["clip_similarity"])
+    inside = guidance.ClipGuidance(*words, PROMPT, 2.0, window=(0.5, 1.0))(unet, x_t, t, {})
+    torch.testing.assert_close(inside, eps - 2.0 * (1 - alpha_bar).sqrt() * grad, atol=1e-5, rtol=1e-4)
+    # blend: the CLIP reads sqrt(1 - a) x0_hat + (1 - sqrt(1 - a)) x_t, and the gradient goes through that mix
+    extras = {}
+    guidance.ClipGuidance(*words, PROMPT, 2.0, blend=True)(unet, x_t, t, extras)
+    x = x_t.clone().requires_grad_(True)
+    fac = (1 - alpha_bar).sqrt()
+    read = fac * predict_x0(x, unet(x, t), alpha_bar) + (1 - fac) * x
+    text = clip.encode_texts(clip_model, tokenizer, [PROMPT])
+    (by_hand,) = torch.autograd.grad((clip.encode_images(clip_model, read.clamp(-1, 1)) @ text.T).sum(), x)
+    torch.testing.assert_close(extras["guidance_grad"], by_hand, atol=1e-6, rtol=1e-4)
+    with pytest.raises(ValueError, match="guidance window"):
+        guidance.ClipGuidance(*words, PROMPT, 2.0, window=(0.8, 0.2))
+    assert repr(guidance.ClipGuidance(*words, PROMPT, 3, normalise=True, window=(0.2, 1))).endswith(
+        "scale=3, normalise, window=(0.2, 1))")
+
+
+def test_best_of_keeps_the_drawings_the_clip_likes_best(words):
+    from diffusion_course import scenes
+
+    inside, _ = scenes.sample_for(PROMPT, 4, seed=3)
+    beside, _ = scenes.sample_for("the pup beside a rocket flying near the moon", 12, seed=3)
+    mixed = torch.cat([beside[:6], inside, beside[6:]])
+    kept, sim = guidance.best_of(mixed, *words, PROMPT, 4)
+    by_hand = clip.similarity(*words, mixed, [PROMPT])[:, 0]
+    torch.testing.assert_close(sim, by_hand.sort(descending=True).values[:4])  # the top 4, best first
+    picked = {i for i in range(len(mixed)) for k in kept if torch.equal(mixed[i], k)}
+    assert len(picked & {6, 7, 8, 9}) >= 3  # mostly the pups inside: the CLIP hears "in" against "beside"
+    with pytest.raises(ValueError, match="keep between 1 and the 16"):
+        guidance.best_of(mixed, *words, PROMPT, 17)
+
+
 def test_the_trace_records_word_attention_and_guidance_maps(words):
     m = randomised("unet-words-tiny", words)
     p = clip.prompt(*words, PROMPT)

@@ -4,6 +4,8 @@ results of ``bench.words``.
 """
 from __future__ import annotations
 
+from ..judging.scoreboard import among_recognisable, by_scale, span
+
 
 def clip_markdown(c: dict) -> list[str]:
     """The tiny CLIP's table (clip.py), on held-out scenes."""
@@ -26,7 +28,8 @@ def words_markdown(w: dict) -> list[str]:
     c = w["cfg_cost"]
     lines = ["", f"Drawing from words ({w['n']} drawings per cell, {w.get('clip_n', w['n'])} with CLIP guidance, "
                  f"DDIM-{w['steps']}, the same seeds for every cell; composition: the judge reads everything the "
-                 "prompt says; ± the 95 % interval; diversity: ratio to real scenes that satisfy the prompt). "
+                 "prompt says, with its 95 % Wilson interval; diversity: ratio to real scenes that satisfy the "
+                 "prompt). "
                  "Classifier-free guidance costs "
                  f"{c['ratio']:.2f}x a plain conditional sample ({c['cfg_seconds']:.2f} s vs "
                  f"{c['plain_seconds']:.2f} s, DDIM-{c['steps']}, {c['images']} images, unet-words).", "",
@@ -34,11 +37,15 @@ def words_markdown(w: dict) -> list[str]:
              "|---|---|---|---|---|---|---|"]
     for s in w["scores"]:
         lines.append(f"| {s['prompt']} ({w['real'].get(s['prompt'], float('nan')):.0%}) | {s['team']} ({s['model']}) | "
-                     f"{s['kind']} | {s['scale']:g} | {s['composition']:.0%} ± {s['composition_ci']:.0%} | "
+                     f"{s['kind']} | {s['scale']:g} | {span(s['composition'], s['n'])} | "
                      f"{s['recognisable']:.0%} | {s['diversity']:.2f} |")
-    for kind, key in (("classifier-free", "best"), ("CLIP", "best_clip")):
+    for name, key, kind in (("classifier-free", "best", "cfg"), ("CLIP", "best_clip", "clip")):
         for team, b in w[key].items():
-            lines.append(f"\n{team}, {kind} guidance, best scale {b['scale']:g}: composition {b['composition']:.0%} "
+            n = by_scale(w["scores"], team, kind)[b["scale"]]["n"]
+            among = span(*among_recognisable(b | {"n": n}))
+            lines.append(f"\n{team}, {name} guidance, best scale {b['scale']:g}: composition "
+                         f"{span(b['composition'], n)} "
                          f"over the prompts it drew (worst: {b['worst_composition']:.0%} on {b['worst_prompt']!r}), "
-                         f"recognisable {b['recognisable']:.0%}, diversity {b['diversity']:.2f}.")
+                         f"{among} among its recognisable drawings, recognisable "
+                         f"{b['recognisable']:.0%}, diversity {b['diversity']:.2f}.")
     return lines

@@ -66,7 +66,8 @@ TRAIN_PRESETS: dict[str, TrainConfig] = {
     # fine-tuned from the shipped unconditional models on scene world 2 with captions
     # in a fifth of the captions of scenes with a rocket and a moon, near/far is left unsaid: without them
     # "a rocket flying to the left of the moon" drew no moon
-    "unet-words-20k": TrainConfig(steps=8000, lr=1e-3, warmup=100, init_from="unet-scenes", unsaid_share=0.2),
+    # (from the world-1 Team CNN, shipped as unet-scenes until its world-2 retrain took the name)
+    "unet-words-20k": TrainConfig(steps=8000, lr=1e-3, warmup=100, init_from="unet-scenes-w1", unsaid_share=0.2),
     # then on fresh scenes, twice, each a short cosine from a lower peak: 100,000 new scenes, then 200,000 more
     # (each scene seen a few times instead of 25). Mean composition on the challenge at scale 5, 128 drawings a
     # prompt: 87 % after the first stage, 89 % after the second, 91 % after the third (2026-12-04)

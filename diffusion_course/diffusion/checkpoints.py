@@ -66,7 +66,7 @@ def card(name: str) -> dict:
 
 def lineage(name: str) -> list[dict]:
     """The cards of a shipped model and of every model it was trained from (each card's ``init_from``), the first
-    ancestor first: ``[c["name"] for c in lineage("unet-words")]`` -> unet-scenes, unet-words-20k, unet-words-100k,
+    ancestor first: ``[c["name"] for c in lineage("unet-words")]`` -> unet-scenes-w1, unet-words-20k, unet-words-100k,
     unet-words."""
     cards = [card(name)]
     while up := cards[0].get("train_config", {}).get("init_from", ""):

@@ -22,6 +22,15 @@ x0_hat. With no guide the sampler calls ``model(x_t, t, **model_kwargs)`` under 
   guidance does (Dhariwal & Nichol 2021, eq. 14):
 
       eps_hat <- eps_hat - s sqrt(1 - alpha_bar_t) grad_{x_t} sim(CLIP(x0_hat(x_t)), caption)
+
+  Its levers, each off by default (the plain recipe is the notebook's first look): ``normalise`` rescales each
+  image's gradient to unit root-mean-square, so the scale is the size of the push, not of a gradient that
+  shrinks as the CLIP grows sure (Disco Diffusion's recipe); ``window=(lo, hi)`` guides only while
+  lo <= t / T <= hi (a guidance window: early steps set the layout, late ones only detail); ``blend`` lets the
+  CLIP read sqrt(1 - alpha_bar) x0_hat + (1 - sqrt(1 - alpha_bar)) x_t, as the diffusers community pipeline
+  does.
+* ``best_of(x, clip_model, tokenizer, caption, n)``: no push at all, draw more and keep the ``n`` drawings the
+  CLIP likes best (DALL-E's reranking), the baseline any guidance should beat at equal cost.
 """
 from __future__ import annotations
 
@@ -84,21 +93,38 @@ class ClipGuidance:
 
     For a model that listens, ``prompt=`` in the sampler's arguments is what the model hears while the CLIP
     pushes (default: the null prompt, so the CLIP does all the steering). Records
-    ``extras["guidance_grad"]``, the gradient (B, C, H, W) before scaling, and
-    ``extras["clip_similarity"]`` (B,), how well each x0_hat matched the caption at that step.
+    ``extras["guidance_grad"]``, the gradient (B, C, H, W) before scaling (zero outside the window), and
+    ``extras["clip_similarity"]`` (B,), how well each x0_hat matched the caption at that step. The levers
+    (``normalise``, ``window``, ``blend``) are in the module docstring.
     """
 
-    def __init__(self, clip_model, tokenizer, caption: str, scale: float):
+    def __init__(self, clip_model, tokenizer, caption: str, scale: float, *, normalise: bool = False,
+                 window: tuple[float, float] = (0.0, 1.0), blend: bool = False):
         self.scale, self.caption = check_scale(scale), caption
+        lo, hi = window
+        if not 0 <= lo <= hi <= 1:
+            raise ValueError(f"a guidance window is (lo, hi) with 0 <= lo <= hi <= 1 (shares of T), got {window!r}")
+        self.normalise, self.window, self.blend = normalise, (float(lo), float(hi)), blend
         self.clip_model = clip_model.eval().requires_grad_(False)
         self.text = clip.encode_texts(clip_model, tokenizer, [caption]).detach()  # (1, E) unit vector
 
     def __repr__(self) -> str:
-        return f"ClipGuidance({self.caption!r}, scale={self.scale:g})"
+        levers = [name for name, on in (("normalise", self.normalise), ("blend", self.blend)) if on]
+        if self.window != (0.0, 1.0):
+            levers.append(f"window=({self.window[0]:g}, {self.window[1]:g})")
+        return f"ClipGuidance({self.caption!r}, scale={self.scale:g}{''.join(', ' + v for v in levers)})"
 
     def similarity(self, x0_hat: torch.Tensor) -> torch.Tensor:
         """Cosine similarity (B,) of each clean guess with the caption (differentiable)."""
         return (clip.encode_images(self.clip_model, x0_hat.clamp(-1, 1)) @ self.text.to(x0_hat.device).T)[:, 0]
+
+    def read(self, x: torch.Tensor, eps_hat: torch.Tensor, alpha_bar: torch.Tensor) -> torch.Tensor:
+        """What the CLIP reads at x_t = ``x``: x0_hat, or with ``blend`` its mix with x_t."""
+        x0_hat = predict_x0(x, eps_hat, alpha_bar)
+        if not self.blend:
+            return x0_hat
+        fac = (1 - alpha_bar).sqrt()
+        return fac * x0_hat + (1 - fac) * x
 
     def __call__(self, model, x_t: torch.Tensor, t: torch.Tensor, extras: dict, **model_kwargs) -> torch.Tensor:
         size = self.clip_model.visual.image_size[0]
@@ -106,12 +132,33 @@ class ClipGuidance:
             raise ValueError(f"this CLIP reads {size}x{size} images but the model draws {x_t.shape[-1]}x"
                              f"{x_t.shape[-1]}: use a CLIP trained at the model's image size")
         alpha_bar = model.schedule.alpha_bar.to(x_t.device)[t].float().view(-1, 1, 1, 1)  # (B, 1, 1, 1)
+        share = t.float() / model.schedule.T
+        inside = ((share >= self.window[0]) & (share <= self.window[1])).view(-1, 1, 1, 1)
+        if not inside.any():  # outside the window: the plain step, and what the CLIP would have said of it
+            eps_hat = plain(model, x_t, t, extras, **model_kwargs)
+            with torch.no_grad():
+                extras["clip_similarity"] = self.similarity(self.read(x_t, eps_hat, alpha_bar))
+            extras["guidance_grad"] = torch.zeros_like(x_t)
+            return eps_hat
         with torch.enable_grad():
             x = x_t.detach().requires_grad_(True)
             eps_hat = model(x, t, **model_kwargs)  # with the graph kept: the gradient flows back through it
-            sim = self.similarity(predict_x0(x, eps_hat, alpha_bar))  # the CLIP reads x0_hat(x_t)
+            sim = self.similarity(self.read(x, eps_hat, alpha_bar))  # the CLIP reads x0_hat(x_t)
             (grad,) = torch.autograd.grad(sim.sum(), x)  # each image's gradient (they do not interact)
+        grad = grad * inside
         extras["guidance_grad"] = grad
         extras["clip_similarity"] = sim.detach()
+        if self.normalise:  # each image's push of unit root-mean-square
+            grad = grad / grad.pow(2).mean(dim=(1, 2, 3), keepdim=True).sqrt().clamp_min(1e-12)
         return eps_hat.detach() - self.scale * (1 - alpha_bar).sqrt() * grad
 
+
+@torch.no_grad()
+def best_of(x: torch.Tensor, clip_model, tokenizer, caption: str, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Reranking (DALL-E, Ramesh et al. 2021): of drawings ``x`` (N, C, H, W) in [-1, 1], the ``n`` the CLIP
+    finds most like ``caption``, best first, and their similarities (n,)."""
+    if not 0 < n <= len(x):
+        raise ValueError(f"keep between 1 and the {len(x)} drawings given, got n={n}")
+    sim = clip.similarity(clip_model, tokenizer, x, [caption])[:, 0]
+    order = sim.argsort(descending=True)[:n]
+    return x[order], sim[order]

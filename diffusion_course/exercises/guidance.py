@@ -242,7 +242,7 @@ def _scoreboards():
             for s, comp, div in zip(scales, composition, diversity):
                 jump = (0.6 if p == 2 else -0.15) if s == lucky else spread[p]
                 rows.append({"team": "Team CNN", "prompt": prompt, "kind": "cfg", "scale": s,
-                             "composition": round(comp + jump, 3), "composition_ci": 0.1, "recognisable": 0.9,
+                             "n": 64, "composition": round(comp + jump, 3), "recognisable": 0.9,
                              "diversity": round(div + spread[p] / 4, 3)})
         out.append((rows, floor))
     return out

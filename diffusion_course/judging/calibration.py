@@ -1,16 +1,18 @@
 """The eye-calibration set: drawings labelled *clean* or *not clean* by a person looking at them, so
 that the judge's "recognisable" can be checked against an eye instead of against itself.
 
-Four sets of 64 drawings (``SETS``): the shipped Team CNN, the shipped Team Transformers, an
-undertrained Team Transformers (notebook 05's live DiT recipe after ``UNDERTRAINED_STEPS`` steps,
-whose patch mosaics the first judge flattered), and Team Transformers in the latent sketchbook. ``make``
+Five sets of 64 drawings (``SETS``): Team CNN of scene world 1 (shipped as unet-scenes until its world-2
+retrain took the name), the shipped Team Transformers, an undertrained Team Transformers (notebook 05's live DiT
+recipe after ``UNDERTRAINED_STEPS`` steps, whose patch mosaics the first judge flattered), Team Transformers in
+the latent sketchbook, and the shipped Team CNN of world 2. Each set keeps the drawings that were labelled, so a
+set is named after the model that drew it. ``make``
 draws them (deterministic for its seed; a latent model's through the ``draw`` it is given); a person
 labels each grid by eye; the images and labels live in ``data/eye-calibration.safetensors``
 with a note on how they were made in ``data/eye-calibration.json``. ``agreement`` compares the judge
 with the labels per set. The first half of each set (``TUNING``) may be used to tune the judge's
 thresholds; the second half is held back and only ever reported.
 
-    python -m diffusion_course calibrate --out /tmp/eye     # draws the three sets and their grids
+    python -m diffusion_course calibrate --out /tmp/eye     # draws the sets and their grids
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ from ..shipped import DATA_DIR
 from . import metrics
 
 PER_SET = 64
-SETS = ("unet-scenes", "dit-scenes", "undertrained dit-small", "latent-dit")
+SETS = ("unet-scenes-w1", "dit-scenes", "undertrained dit-small", "latent-dit", "unet-scenes")
 UNDERTRAINED_STEPS = 800  # notebook 05's equal-FLOPs DiT: 4x4 mosaics on dark skies
 SAMPLING = {"steps": 50, "eta": 1.0}
 TUNING = slice(0, PER_SET // 2)  # per set: may tune thresholds; the rest is held back

@@ -1,10 +1,12 @@
 """The scoreboard of the challenge re-run (notebook 08): arithmetic on its cells, with no model in sight.
 
 A cell is one team, prompt, kind of guidance and scale (``composition.Score`` as a dict, or a cell of ``bench``'s
-words results). A rate over n drawings comes with the half-width of its 95 % interval, +-1.96 sqrt(p (1 - p) / n)
-(the normal approximation: fine for the >= 64 drawings the bench uses, rough at 16). ``by_scale`` averages a
-team's cells over the prompts at each scale (the trade-off curves and ``composition.best`` read it);
-``compare_teams`` says in one line which team composes better, and only when the gap beats the noise.
+words results). A rate k of n drawings comes with its 95 % **Wilson score interval** (``wilson``): unlike
+p +- 1.96 sqrt(p (1 - p) / n) it is never narrower than the evidence (0 of 32 is 0-11 %, not 0 % +- 0 %) and
+never leaves [0, 1]. The gap between two rates comes with Newcombe's interval built from their two Wilson
+intervals (``difference``); a gap is real when that interval leaves out zero. ``by_scale`` averages a team's cells
+over the prompts at each scale (the trade-off curves and ``composition.best`` read it); ``compare_teams`` says in
+one line which team composes better, and only when the gap beats the noise.
 """
 from __future__ import annotations
 
@@ -15,15 +17,42 @@ Z95 = 1.96
 DIVERSITY_FLOOR = 0.8
 
 
-def interval(p: float, n: int) -> float:
-    """Half-width of the 95 % normal-approximation interval of a rate ``p`` over ``n`` drawings."""
-    return Z95 * math.sqrt(max(p * (1 - p), 0.0) / n) if n else float("nan")
+def wilson(p: float, n: int, z: float = Z95) -> tuple[float, float]:
+    """The 95 % Wilson score interval (low, high) of a rate ``p`` seen in ``n`` drawings (Wilson 1927): the rates
+    that a two-sided test at 5 % would not reject. (NaN, NaN) for no drawings."""
+    if not n:
+        return float("nan"), float("nan")
+    z2n = z * z / n
+    centre = (p + z2n / 2) / (1 + z2n)
+    half = z / (1 + z2n) * math.sqrt(max(p * (1 - p), 0.0) / n + z2n / (4 * n))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def difference(p1: float, n1: int, p2: float, n2: int) -> tuple[float, float]:
+    """The 95 % interval (low, high) of the gap ``p2 - p1`` between two independent rates, from their Wilson
+    intervals (Newcombe 1998, method 10): zero inside means the gap is within the noise."""
+    (l1, u1), (l2, u2), d = wilson(p1, n1), wilson(p2, n2), p2 - p1
+    return d - math.hypot(p2 - l2, u1 - p1), d + math.hypot(u2 - p2, p1 - l1)
+
+
+def span(p: float, n: int) -> str:
+    """A rate and its Wilson interval in words, in whole percent: ``"59 % (50-67 %)"``."""
+    low, high = wilson(p, n)
+    return f"{100 * p:.0f} % ({100 * low:.0f}–{100 * high:.0f} %)"
+
+
+def among_recognisable(cell: dict) -> tuple[float, int]:
+    """Composition among a cell's recognisable drawings, and how many those are: the judge only reads a
+    composition in a recognisable drawing, so the plain rate is recognisable x this share."""
+    n = round(cell["recognisable"] * cell["n"])
+    return (cell["composition"] * cell["n"] / n if n else float("nan")), n
 
 
 def by_scale(scores: list[dict], team: str, kind: str) -> dict[float, dict]:
     """One team's cells of one kind of guidance (``composition.as_dicts``, or ``bench`` results' ``words["scores"]``),
-    averaged over the prompts at each scale: composition (with the 95 % half-width of that mean),
-    recognisable, diversity."""
+    averaged over the prompts at each scale: composition, recognisable, diversity, the drawings behind them
+    (``n``, all prompts together) and the composition's 95 % Wilson interval (``composition_low``, ``_high``) over
+    those drawings (the prompts held fixed, pooling them errs on the wide side)."""
     cells = {}
     for s in scores:
         if s["team"] == team and s["kind"] == kind:
@@ -31,19 +60,20 @@ def by_scale(scores: list[dict], team: str, kind: str) -> dict[float, dict]:
     out = {}
     for scale, cs in sorted(cells.items()):
         mean = {k: sum(c[k] for c in cs) / len(cs) for k in ("composition", "recognisable", "diversity")}
-        mean["composition_ci"] = math.sqrt(sum(c["composition_ci"] ** 2 for c in cs)) / len(cs)
+        mean["n"] = sum(c["n"] for c in cs)
+        mean["composition_low"], mean["composition_high"] = wilson(mean["composition"], mean["n"])
         out[scale] = mean
     return out
 
 
 def compare_teams(words: dict, kind: str = "cfg") -> str:
     """The verdict of ``bench``'s words results on one kind of guidance, in one line: each team at its own best
-    scale (``best`` or ``best_clip``), the difference in mean composition against its 95 % noise, and sentence
-    by sentence, which team is ahead by more than the noise of that cell."""
+    scale (``best`` or ``best_clip``) with its Wilson interval, the difference in mean composition with its 95 %
+    interval (``difference``), and sentence by sentence, which team is ahead beyond the noise of that cell."""
     best = words.get("best" if kind == "cfg" else "best_clip", {})
     if len(best) < 2:
         return f"{kind.upper()}: only {', '.join(best) or 'no team'} in the benchmark; nothing to compare"
-    (a, best_a), (b, best_b) = list(best.items())[:2]
+    a, b = list(best)[:2]
     cell = {(c["team"], c["prompt"]): c for c in words["scores"]
             if c["kind"] == kind and c["team"] in best and c["scale"] == best[c["team"]]["scale"]}
     ahead = {a: 0, b: 0, "neither": 0}
@@ -51,12 +81,13 @@ def compare_teams(words: dict, kind: str = "cfg") -> str:
         ca, cb = cell.get((a, prompt)), cell.get((b, prompt))
         if ca is None or cb is None:
             continue
-        d, noise = cb["composition"] - ca["composition"], math.hypot(ca["composition_ci"], cb["composition_ci"])
-        ahead[b if d > noise else a if -d > noise else "neither"] += 1
-    ci = [by_scale(words["scores"], t, kind)[best[t]["scale"]]["composition_ci"] for t in (a, b)]
-    gap, noise = best_b["composition"] - best_a["composition"], math.hypot(*ci)
-    who = f"{b} composes better" if gap > noise else f"{a} composes better" if -gap > noise else "no clear winner"
-    return (f"{kind.upper()}: {a} {best_a['composition']:.0%} (scale {best_a['scale']:g}), {b} "
-            f"{best_b['composition']:.0%} (scale {best_b['scale']:g}): a difference of {gap:+.0%} against noise of "
-            f"±{noise:.0%}, {who}. Sentence by sentence, ahead by more than the noise: {a} on {ahead[a]}, {b} on "
-            f"{ahead[b]}, neither on {ahead['neither']}.")
+        low, high = difference(ca["composition"], ca["n"], cb["composition"], cb["n"])
+        ahead[b if low > 0 else a if high < 0 else "neither"] += 1
+    pooled = {t: by_scale(words["scores"], t, kind)[best[t]["scale"]] for t in (a, b)}
+    low, high = difference(pooled[a]["composition"], pooled[a]["n"], pooled[b]["composition"], pooled[b]["n"])
+    who = f"{b} composes better" if low > 0 else f"{a} composes better" if high < 0 else "no clear winner"
+    said = {t: f"{span(pooled[t]['composition'], pooled[t]['n'])} at scale {best[t]['scale']:g}" for t in (a, b)}
+    gap = pooled[b]["composition"] - pooled[a]["composition"]
+    return (f"{kind.upper()}: {a} {said[a]}, {b} {said[b]}: a difference of {100 * gap:+.0f} points (95 % "
+            f"interval {100 * low:+.0f} to {100 * high:+.0f}), {who}. Sentence by sentence, ahead beyond the noise: "
+            f"{a} on {ahead[a]}, {b} on {ahead[b]}, neither on {ahead['neither']}.")

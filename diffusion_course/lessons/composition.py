@@ -10,7 +10,7 @@ sweep of guidance scales, and the judge scores each drawing:
 * **diversity**: the spread of the drawings' judge features as a share of the spread of real scenes
   that satisfy the same prompt (``scenes.sample_for``): 1 is as varied as the real thing.
 
-A rate comes with a 95 % interval (``scoreboard.interval``); ``scoreboard`` also groups the cells by scale and
+A rate comes with its 95 % Wilson interval (``scoreboard.wilson``); ``scoreboard`` also groups the cells by scale and
 writes the verdict. ``listening`` asks why a relation is not followed: how far eps_hat moves when that relation
 is said the other way round, beside how alike the tiny CLIP finds the two sentences. Two kinds of guidance:
 
@@ -32,7 +32,7 @@ from ..diffusion.checkpoints import load_pretrained
 from ..diffusion.guidance import ClassifierFree, ClipGuidance
 from ..diffusion.samplers import sample_many
 from ..judging import metrics
-from ..judging.scoreboard import DIVERSITY_FLOOR, by_scale, interval
+from ..judging.scoreboard import DIVERSITY_FLOOR, by_scale
 from ..models.base import evaluating
 from ..shipped import CheckpointError
 from ..words import clip
@@ -51,8 +51,7 @@ class Score:
     kind: str  # "cfg" or "clip"
     scale: float
     n: int
-    composition: float
-    composition_ci: float  # half-width of the 95 % interval
+    composition: float  # its 95 % interval over the n drawings: scoreboard.wilson(composition, n)
     recognisable: float
     diversity: float  # ratio to real scenes that satisfy the prompt
     seconds: float = 0.0  # drawing time (machine-dependent; for the record)
@@ -89,10 +88,9 @@ class Reference:
 
 
 def score(judge, x: torch.Tensor, prompt: str, reference: Reference) -> dict:
-    """Composition (with its interval), recognisable rate and diversity of drawings ``x`` of ``prompt``."""
+    """Composition, recognisable rate and diversity of drawings ``x`` of ``prompt``."""
     r = metrics.read(judge, x)
-    p = metrics.matches(r, prompt).float().mean().item()
-    return {"composition": p, "composition_ci": interval(p, len(x)),
+    return {"composition": metrics.matches(r, prompt).float().mean().item(),
             "recognisable": metrics.recognisable_reading(r).float().mean().item(),
             "diversity": metrics.diversity_reading(r, reference(prompt))["ratio_to_real"]}
 

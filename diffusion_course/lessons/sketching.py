@@ -9,9 +9,9 @@
 - training to 90 % recognisable: the step where each model's probe curve first reaches 90 %, times its
   training step's time measured here, in the same run; and, since a curve may never get there, the
   recognisable rate of both at equal training time (the longest both curves cover). The latent model's
-  curve is in its card; the pixel side's is the pixel recipe re-run on the same scene world, kept in the
-  latent model's card (``pixel_curve``; the shipped unet-scenes learned scene world 1, without relations),
-  or, without it, unet-scenes' own. The autoencoder is trained once, before any latent model: its time is
+  curve is in its card; the pixel side's is unet-scenes' own when it learned the same scene world, else the
+  pixel recipe re-run on that world, kept in the latent model's card (``pixel_curve``, made while the shipped
+  unet-scenes still learned world 1). The autoencoder is trained once, before any latent model: its time is
   reported beside, not hidden.
 """
 from __future__ import annotations
@@ -120,8 +120,9 @@ def measure(judge, images: int = 256, timed_images: int = 16, steps: int = 50, r
     # training to 90 %: each card's probe curve, times a training step timed here
     step = {PIXEL: step_seconds(PIXEL, TRAIN_PRESETS[PIXEL].batch_size, reps, pool),
             LATENT: step_seconds(LATENT, TRAIN_PRESETS[LATENT].batch_size, reps, LatentPool(pool, book.ae))}
-    pixel_curve = cards[LATENT].get("pixel_curve") or {"curve": cards[PIXEL].get("curve", []),
-                                                        "scene_world": cards[PIXEL].get("scene_world", 1)}
+    own = {"curve": cards[PIXEL].get("curve", []), "scene_world": cards[PIXEL].get("scene_world", 1)}
+    same_world = own["scene_world"] == cards[LATENT]["scene_world"]
+    pixel_curve = own if same_world or "pixel_curve" not in cards[LATENT] else cards[LATENT]["pixel_curve"]
     curves = {PIXEL: pixel_curve["curve"], LATENT: cards[LATENT].get("curve", [])}
     out["curve_scene_world"] = {PIXEL: pixel_curve["scene_world"], LATENT: cards[LATENT]["scene_world"]}
     reach = {name: first_reaching(curves[name]) for name in step}

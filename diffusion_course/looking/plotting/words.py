@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from ...images import to_uint8
-from ...judging.scoreboard import by_scale
+from ...judging.scoreboard import among_recognisable, by_scale, span, wilson
 from ...scenes.words import SWAPS
 from .teams import table
 
@@ -121,9 +121,18 @@ def _teams(scores) -> list[str]:
     return list(dict.fromkeys(s["team"] for s in scores))
 
 
+def _drawings(words: dict) -> str:
+    """How many drawings a cell holds, in words: CLIP-guided cells may hold fewer (``clip_n``)."""
+    clip_n = words.get("clip_n", words["n"])
+    kinds = {s["kind"] for s in words["scores"]}
+    if clip_n == words["n"] or "clip" not in kinds:
+        return f"{words['n']} drawings"
+    return f"{words['n']} drawings ({clip_n} with CLIP guidance)"
+
+
 def composition_table(words: dict, title: str | None = None):
     """``bench``'s composition scoreboard as coloured tables, one per kind of guidance: a row per team and
-    prompt, a column per guidance scale, each cell "composition ±95 % interval" (in %), and the judge's
+    prompt, a column per guidance scale, each cell the composition over its 95 % Wilson interval (in %), and the judge's
     ceiling, real scenes that satisfy the prompt, in the last column. Returns the figure."""
     scores, real = words["scores"], words.get("real", {})
     teams = _teams(scores)
@@ -142,8 +151,10 @@ def composition_table(words: dict, title: str | None = None):
                 s = cell.get((team, p, scale))
                 if s is not None:
                     grid[r, c] = s["composition"]
-                    ax.text(c, r, f"{100 * s['composition']:.0f} ±{100 * s['composition_ci']:.0f}", ha="center",
-                            va="center", fontsize=6.5, color="white" if s["composition"] < 0.55 else "black")
+                    low, high = wilson(s["composition"], s["n"])
+                    ax.text(c, r, f"{100 * s['composition']:.0f}\n{100 * low:.0f}–{100 * high:.0f}", ha="center",
+                            va="center", fontsize=5.5, linespacing=0.9,
+                            color="white" if s["composition"] < 0.55 else "black")
             if p in real and not np.isnan(grid[r, :-1]).all():  # the ceiling of the prompts this kind was run on
                 grid[r, -1] = real[p]
                 ax.text(len(scales), r, f"{100 * real[p]:.0f}", ha="center", va="center", fontsize=6.5,
@@ -157,8 +168,8 @@ def composition_table(words: dict, title: str | None = None):
         ax.set_xlabel("guidance scale", fontsize=8)
         ax.set_title(KIND_NAMES[kind], fontsize=9)
         ax.tick_params(length=0)
-    fig.suptitle(title or f"composition: % of {words['n']} drawings ({words['steps']} steps) in which the judge reads "
-                          "everything the prompt says, ±95 % interval", fontsize=10)
+    fig.suptitle(title or f"composition: % of {_drawings(words)} ({words['steps']} steps) in which the judge reads "
+                          "everything the prompt says (below: its 95 % interval)", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -182,9 +193,9 @@ def tradeoff(words: dict, title: str | None = None):
                 continue
             xs = list(curve)
             comp = np.array([v["composition"] for v in curve.values()])
-            ci = np.array([v["composition_ci"] for v in curve.values()])
+            low, high = ([v[f"composition_{end}"] for v in curve.values()] for end in ("low", "high"))
             ax.plot(xs, comp, "-o", ms=3, color=colours[team], label=f"{team}: composition")
-            ax.fill_between(xs, comp - ci, comp + ci, color=colours[team], alpha=0.15, lw=0)
+            ax.fill_between(xs, low, high, color=colours[team], alpha=0.15, lw=0)
             ax.plot(xs, [v["diversity"] for v in curve.values()], "--", color=colours[team],
                     label=f"{team}: diversity")
             if team in best[kind] and best[kind][team]["scale"] in curve:
@@ -219,7 +230,7 @@ def tradeoff(words: dict, title: str | None = None):
     ax.legend(fontsize=7)
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)
-    fig.suptitle(title or f"guidance: {words['n']} drawings of {words['steps']} steps per team, prompt and scale; "
+    fig.suptitle(title or f"guidance: {_drawings(words)} of {words['steps']} steps per team, prompt and scale; "
                           "stars: each team's best scale", fontsize=10)
     fig.tight_layout(rect=(0, 0.13, 1, 1))
     return fig
@@ -228,19 +239,23 @@ def tradeoff(words: dict, title: str | None = None):
 def best_scales(words: dict) -> dict:
     """Print each team's best guidance scale of each kind (``bench``'s ``best`` and ``best_clip``: the highest
     composition averaged over the prompts among the scales that keep the diversity floor) with its composition
-    (±95 %), recognisable rate, diversity and worst prompt; the judge's ceiling on real scenes last.
+    (95 % Wilson interval, pooled over the prompts), composition among the recognisable drawings, recognisable rate,
+    diversity and worst prompt; the judge's ceiling on real scenes last.
     Returns the rows."""
     rows = {}
     for kind, key in (("cfg", "best"), ("clip", "best_clip")):
         for team, b in words.get(key, {}).items():
-            ci = by_scale(words["scores"], team, kind).get(b["scale"], {}).get("composition_ci", float("nan"))
+            n = by_scale(words["scores"], team, kind)[b["scale"]]["n"]
             rows[f"{team}, {kind.upper()} × {b['scale']:g}"] = {
-                "composition": f"{b['composition']:.0%} ±{ci:.0%}", "recognisable": f"{b['recognisable']:.0%}",
+                "composition": span(b["composition"], n),
+                "among the recognisable": span(*among_recognisable(b | {"n": n})),
+                "recognisable": f"{b['recognisable']:.0%}",
                 "diversity": f"{b['diversity']:.2f}",
                 "worst prompt": f"{b['worst_prompt']} ({b['worst_composition']:.0%})"}
     if words.get("real"):
         real = list(words["real"].values())
-        rows["real scenes (the judge's ceiling)"] = {"composition": f"{np.mean(real):.0%}", "recognisable": "",
+        rows["real scenes (the judge's ceiling)"] = {"composition": f"{np.mean(real):.0%}",
+                                                     "among the recognisable": "", "recognisable": "",
                                                      "diversity": "1.00", "worst prompt": ""}
     table(rows)
     return rows
