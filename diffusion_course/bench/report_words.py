@@ -4,7 +4,7 @@ results of ``bench.words``.
 """
 from __future__ import annotations
 
-from ..judging.scoreboard import among_recognisable, by_scale, span
+from ..judging.scoreboard import best_spans, span
 
 
 def clip_markdown(c: dict) -> list[str]:
@@ -41,10 +41,8 @@ def words_markdown(w: dict) -> list[str]:
                      f"{s['recognisable']:.0%} | {s['diversity']:.2f} |")
     for name, key, kind in (("classifier-free", "best", "cfg"), ("CLIP", "best_clip", "clip")):
         for team, b in w[key].items():
-            n = by_scale(w["scores"], team, kind)[b["scale"]]["n"]
-            among = span(*among_recognisable(b | {"n": n}))
-            lines.append(f"\n{team}, {name} guidance, best scale {b['scale']:g}: composition "
-                         f"{span(b['composition'], n)} "
+            composed, among = best_spans(w["scores"], team, kind, b)
+            lines.append(f"\n{team}, {name} guidance, best scale {b['scale']:g}: composition {composed} "
                          f"over the prompts it drew (worst: {b['worst_composition']:.0%} on {b['worst_prompt']!r}), "
                          f"{among} among its recognisable drawings, recognisable "
                          f"{b['recognisable']:.0%}, diversity {b['diversity']:.2f}.")

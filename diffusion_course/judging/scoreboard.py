@@ -66,6 +66,13 @@ def by_scale(scores: list[dict], team: str, kind: str) -> dict[float, dict]:
     return out
 
 
+def best_spans(scores: list[dict], team: str, kind: str, best: dict) -> tuple[str, str]:
+    """A team's best scale (a ``composition.best`` row) in words: its composition and its composition among the
+    recognisable drawings, each with its Wilson interval over all the prompts' drawings at that scale."""
+    n = by_scale(scores, team, kind)[best["scale"]]["n"]
+    return span(best["composition"], n), span(*among_recognisable(best | {"n": n}))
+
+
 def compare_teams(words: dict, kind: str = "cfg") -> str:
     """The verdict of ``bench``'s words results on one kind of guidance, in one line: each team at its own best
     scale (``best`` or ``best_clip``) with its Wilson interval, the difference in mean composition with its 95 %

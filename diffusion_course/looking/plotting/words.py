@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from ...images import to_uint8
-from ...judging.scoreboard import among_recognisable, by_scale, span, wilson
+from ...judging.scoreboard import best_spans, by_scale, wilson
 from ...scenes.words import SWAPS
 from .teams import table
 
@@ -245,10 +245,9 @@ def best_scales(words: dict) -> dict:
     rows = {}
     for kind, key in (("cfg", "best"), ("clip", "best_clip")):
         for team, b in words.get(key, {}).items():
-            n = by_scale(words["scores"], team, kind)[b["scale"]]["n"]
+            composed, among = best_spans(words["scores"], team, kind, b)
             rows[f"{team}, {kind.upper()} × {b['scale']:g}"] = {
-                "composition": span(b["composition"], n),
-                "among the recognisable": span(*among_recognisable(b | {"n": n})),
+                "composition": composed, "among the recognisable": among,
                 "recognisable": f"{b['recognisable']:.0%}",
                 "diversity": f"{b['diversity']:.2f}",
                 "worst prompt": f"{b['worst_prompt']} ({b['worst_composition']:.0%})"}
