@@ -37,6 +37,73 @@ def test_commitment_on_a_constructed_trajectory():
         commitment(over, final[:5], list(range(5)))
 
 
+def test_the_committed_step_is_the_samples_own_steps_kth_earliest_and_the_bootstrap_brackets_it():
+    """A sample's own settling step is where its run of agreement to the end begins; the batch's committed step is
+    the ceil(share x B)-th earliest of them, which is what the bootstrap recomputes on every resampling."""
+    S, moon = 20, FACTS.index("moon")
+
+    def settling_at(own: list[int]):
+        return _settling_at(own, S)
+
+    own = torch.randint(0, S - 8, (64,), generator=torch.Generator().manual_seed(0)).tolist()
+    c = settling_at(own)
+    assert c.settles[:, moon].tolist() == own and c.settles[:, FACTS.index("pup")].eq(0).all()
+    assert c.step["moon"] == sorted(own)[57]  # ceil(0.9 x 64) = the 58th earliest
+    low, high = c.interval("moon")
+    assert low <= c.step["moon"] <= high and high > low  # 64 samples leave some doubt
+    same = analysis.later_by(c, c, "moon")
+    assert same["gap"] == 0 and same["low"] <= 0 <= same["high"]
+    later = settling_at([s + 8 for s in own])
+    gap = analysis.later_by(c, later, "moon")
+    assert gap["gap"] == 8 and gap["low"] > 0  # beyond the noise
+    assert analysis.later_by(later, c, "moon")["high"] < 0
+
+
+def _settling_at(own: list[int], S: int = 25):
+    """A made-up batch whose sample b shows a moon (its final image has none) until step own[b]."""
+    final = torch.zeros(len(own), len(FACTS), dtype=torch.bool)
+    over = final.expand(S, *final.shape).clone()
+    for b, s in enumerate(own):
+        over[:s, b, FACTS.index("moon")] = True
+    return commitment(over, final, list(range(S)))
+
+
+def test_the_claim_about_the_layout_is_read_with_its_noise():
+    """``showing.verdict`` on made-up runs: a Team Transformers that settles the layout 8 steps earlier over 64
+    samples makes the claim hold; 2 steps earlier over 8 widely spread samples is within the noise; the summary
+    that bench stores restores the same Commitment."""
+    from diffusion_course.lessons import showing
+
+    def teams(cnn: list[int], trf: list[int]) -> dict:
+        runs = [showing.commitment_summary(_settling_at(own)) for own in (cnn, cnn, trf)]
+        return {"teams": {name: {"team": team, "commitment": c}
+                          for (name, team), c in zip(showing.TEAMS.items(), runs)}}
+
+    spread = torch.randint(0, 6, (64,), generator=torch.Generator().manual_seed(0)).tolist()
+    restored = showing.restored(showing.commitment_summary(_settling_at(spread)))
+    assert restored.step == _settling_at(spread).step and torch.equal(restored.settles, _settling_at(spread).settles)
+    said = showing.verdict(teams([s + 12 for s in spread], [s + 4 for s in spread]))
+    assert "The gap is -8 steps" in said and "the claim holds here" in said
+    wide = torch.randint(0, 16, (8,), generator=torch.Generator().manual_seed(1)).tolist()
+    assert "within the noise" in showing.verdict(teams([s + 2 for s in wide], wide))
+    assert "later, beyond the noise" in showing.verdict(teams(spread, [s + 12 for s in spread]))
+    assert "no commitment" in showing.verdict({"teams": {}})
+
+
+def test_a_latent_run_is_read_as_pictures_through_its_painter(unet):
+    """``paint`` turns every x̂₀ and the finished latents into pictures (here a stand-in painter that doubles the
+    grid): the judge then reads pictures whatever the model drew on."""
+    def paint(z):
+        return z.repeat_interleave(2, -1).repeat_interleave(2, -2)[..., :32, :32]
+
+    over, final = analysis.x0_hats(unet, 2, steps=4, seed=1, paint=paint)
+    plain_over, plain_final = analysis.x0_hats(unet, 2, steps=4, seed=1)
+    assert over.shape == plain_over.shape and torch.equal(over, paint(plain_over.flatten(0, 1)).view_as(over))
+    assert torch.equal(final, paint(plain_final))
+    f = analysis.fork(unet, 2, 2, continuations=2, steps=4, seed=1, paint=paint)
+    assert f.finals.shape == (2, 2, 3, 32, 32) and f.x_t.shape == (2, 3, 32, 32)
+
+
 def test_a_fork_with_the_runs_own_noise_is_the_run(unet):
     reference = sample(unet, 3, steps=10, seed=4)
     for k in (0, 6):

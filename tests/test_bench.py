@@ -6,7 +6,7 @@ import torch
 from diffusion_course import bench, shipped
 from diffusion_course.bench import goals, report, report_lessons
 from diffusion_course.diffusion import cost
-from diffusion_course.lessons import stepping
+from diffusion_course.lessons import showing, stepping
 
 
 def test_bench_quick_writes_a_valid_results_file(tmp_path):
@@ -42,7 +42,7 @@ def test_bench_quick_writes_a_valid_results_file(tmp_path):
     assert "Team CNN vs Team Transformers" in md
     assert bench.load_results(tmp_path / "results.json") == r
     shown = r["showing"]
-    assert set(shown["teams"]) == {"unet-scenes", "dit-scenes"}
+    assert set(shown["teams"]) == set(showing.TEAMS) and "settles the layout at step" in shown["verdict"]
     for t in shown["teams"].values():
         c = t["commitment"]
         assert c["facts"][-1] == "layout" and len(c["settled"][0]) == len(c["t"]) == r["showing"]["steps"]
@@ -51,6 +51,7 @@ def test_bench_quick_writes_a_valid_results_file(tmp_path):
             if s is not None:
                 curve = c["settled"][c["facts"].index(f)]
                 assert all(v >= c["share"] for v in curve[s:]) and (s == 0 or curve[s - 1] < c["share"])
+        assert c["interval"]["layout"][0] <= c["step"]["layout"] <= c["interval"]["layout"][1]
         assert list(t["forks"]) == ["0", "2", "4", "6", "8"]
         assert all(v["disagreement"] >= 0 for v in t["forks"].values())
     cost = shown["cost"]

@@ -130,6 +130,30 @@ def test_clip_guidance_takes_its_gradient_through_x0_hat_not_x_t(words):
     assert extras["clip_similarity"].shape == (2,)
 
 
+def test_clip_guidance_on_latents_reads_the_painted_guess(words):
+    """With ``paint`` (a latent model's decoder), the CLIP reads D(x0_hat) and the gradient flows back through the
+    decoder and the model to the latent x_t; without it, latents are refused in one line."""
+    from diffusion_course.sketchbook import latent
+
+    model = randomised("latent-unet-tiny", words)
+    paint = latent.painter(model)
+    clip_model, tokenizer = words
+    x_t, t = torch.randn(2, 4, 8, 8), torch.full((2,), 300)
+    extras = {}
+    eps_guided = guidance.ClipGuidance(clip_model, tokenizer, PROMPT, 2.0, paint=paint)(model, x_t, t, extras)
+    alpha_bar = model.schedule.alpha_bar[300].float()
+    text = clip.encode_texts(clip_model, tokenizer, [PROMPT])
+    x = x_t.clone().requires_grad_(True)
+    sim = clip.encode_images(clip_model, paint(predict_x0(x, model(x, t), alpha_bar)).clamp(-1, 1)) @ text.T
+    by_hand = torch.autograd.grad(sim.sum(), x)[0]
+    torch.testing.assert_close(extras["guidance_grad"], by_hand, atol=1e-6, rtol=1e-4)
+    with torch.no_grad():
+        eps = model(x_t, t)
+    torch.testing.assert_close(eps_guided, eps - 2.0 * (1 - alpha_bar).sqrt() * by_hand, atol=1e-6, rtol=1e-4)
+    with pytest.raises(ValueError, match="give ClipGuidance paint="):
+        guidance.ClipGuidance(clip_model, tokenizer, PROMPT, 2.0)(model, x_t, t, {})
+
+
 def test_clip_guidance_levers_against_hand_computations(words):
     unet = randomised("unet-tiny", words)
     clip_model, tokenizer = words
@@ -262,7 +286,7 @@ def test_bad_input_gets_a_one_line_error_and_an_empty_prompt_draws_unconditional
         sample(fresh, 1, steps=2, prompt=clip.prompt(*words, PROMPT))
 
 
-@pytest.mark.parametrize("name", ["unet-words", "dit-words"])
+@pytest.mark.parametrize("name", ["unet-words", "latent-dit-words"])
 def test_the_shipped_models_that_listen_take_prompts_read_by_the_shipped_clip(name, words):
     from diffusion_course import load_pretrained
 
@@ -270,4 +294,5 @@ def test_the_shipped_models_that_listen_take_prompts_read_by_the_shipped_clip(na
     with torch.autocast("cpu", dtype=torch.bfloat16):  # a prompt read under autocast is still the same CLIP's
         p = clip.prompt(*words, PROMPT)
     assert (p.reader - model.null_pooled).abs().max() < 1e-5  # the null prompt it stored is this CLIP's ""
-    assert sample(model, 1, steps=2, prompt=p).shape == (1, 3, 32, 32)
+    size = model.config.image_size  # (a latent model draws its sketchbook's latents)
+    assert sample(model, 1, steps=2, prompt=p).shape == (1, model.config.in_channels, size, size)

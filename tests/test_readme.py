@@ -49,6 +49,32 @@ def test_the_readme_composition_prose_matches_the_bench_results():
         assert int(rate) == round(100 * cell["composition"])
 
 
+def test_the_readme_claims_about_the_teams_match_the_bench_results():
+    """The two claims of the story, as the README states them: the whole picture's relations (near/far and left/right)
+    per team at its best scale of classifier-free guidance, and the step at which each team in the sketchbook
+    settles its layout, each figure as the bench measured it and the verdicts as the scoreboard and showing say."""
+    from diffusion_course.judging import scoreboard
+    from diffusion_course.lessons import showing
+
+    r = bench.load_results()
+    w, shown = r["words"], r["showing"]
+    readme = (ROOT / "README.md").read_text()
+    whole = re.findall(r"the whole picture's relations as said in (\d+) % of Team CNN's drawings and (\d+) % of "
+                       r"Team Transformers'", readme)
+    assert len(whole) == 1
+    for team, quoted in zip(("Team CNN", "Team Transformers"), whole[0]):
+        rate, _ = scoreboard.relation_rate(w["scores"], team, "cfg", w["best"][team]["scale"], scoreboard.WHOLE_PICTURE)
+        assert int(quoted) == round(100 * rate)
+    said = scoreboard.compare_relations(w)[0]
+    assert ("no clear winner" in said) == ("no clear winner on the whole picture" in readme)
+    settles = dict(re.findall(r"(Team CNN|Team Transformers) in the sketchbook settles its layout at step (\d+)",
+                              readme))
+    assert set(settles) == {"Team CNN", "Team Transformers"}
+    for name, team in zip(showing.CLAIM, ("Team CNN", "Team Transformers")):
+        assert int(settles[team]) == shown["teams"][name]["commitment"]["step"]["layout"]
+    assert ("within the noise" in shown["verdict"]) == ("within the noise of when the layout settles" in readme)
+
+
 def test_the_readme_tables_of_notebook_06_match_the_bench_results():
     c = bench.load_results()["collapse"]
     readme = (ROOT / "README.md").read_text()

@@ -202,14 +202,20 @@ def showing_markdown(s: dict) -> list[str]:
     facts = teams[0]["commitment"]["facts"]
     lines = ["", f"Showing its work: when the drawing is decided ({s['n']} drawings per team, DDIM-{s['steps']}; the "
                  "judge reads x̂₀ at every step; *committed*: the first step from which x̂₀ agrees with the finished "
-                 f"drawing in ≥ {teams[0]['commitment']['share']:.0%} of drawings; step (timestep t)).", "",
-             "| fact | " + " | ".join(t["team"] for t in teams) + " |", "|---|" + "---|" * len(teams)]
+                 f"drawing in ≥ {teams[0]['commitment']['share']:.0%} of drawings; step (timestep t; the step's 95 % "
+                 "bootstrap interval over the drawings)).", "",
+             "| fact | " + " | ".join(f"{t['team']} ({name})" for name, t in s["teams"].items()) + " |",
+             "|---|" + "---|" * len(teams)]
     for f in facts:
         cells = []
         for t in teams:
             c = t["commitment"]
-            cells.append("never" if c["step"][f] is None else f"{c['step'][f]} (t = {c['timestep'][f]})")
+            low, high = c.get("interval", {}).get(f, (None, None))
+            noise = f"; {low}–{high}" if low is not None else ""
+            cells.append("never" if c["step"][f] is None else f"{c['step'][f]} (t = {c['timestep'][f]}{noise})")
         lines.append(f"| {f} | " + " | ".join(cells) + " |")
+    if "verdict" in s:
+        lines += ["", f"The claim that Team Transformers settles the layout first: {s['verdict']}"]
     ks = list(teams[0]["forks"])
     lines += ["", f"Fork at step k: {s['continuations']} continuations with fresh noise from the same x_t, "
                   f"{s['fork_n']} drawings; mean per-pixel disagreement (std over continuations, image range 2).", "",

@@ -4,7 +4,7 @@ results of ``bench.words``.
 """
 from __future__ import annotations
 
-from ..judging.scoreboard import best_spans, span
+from ..judging.scoreboard import best_spans, compare_relations, compare_teams, span
 
 
 def clip_markdown(c: dict) -> list[str]:
@@ -46,4 +46,9 @@ def words_markdown(w: dict) -> list[str]:
                          f"over the prompts it drew (worst: {b['worst_composition']:.0%} on {b['worst_prompt']!r}), "
                          f"{among} among its recognisable drawings, recognisable "
                          f"{b['recognisable']:.0%}, diversity {b['diversity']:.2f}.")
+    lines += ["", compare_teams(w)]
+    if any("relations" in s for s in w["scores"]):  # (results measured before relations were read lack them)
+        lines += ["", "Relation by relation, each team at its best classifier-free scale (a rate: the share of "
+                      "drawings, over the prompts that state the relation, that are recognisable and show it as said):",
+                  "", *(f"- {line}" for line in compare_relations(w))]
     return lines

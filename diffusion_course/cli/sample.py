@@ -66,8 +66,9 @@ def guided(model, prompt: str, cfg: float | None, clip_scale: float | None, word
     if clip_scale is not None:
         if cfg is not None:
             raise ValueError("choose one kind of guidance: --cfg (a model that listens) or --clip-guidance")
-        return {"guide": guidance.ClipGuidance(*words, prompt, clip_scale)}
+        # (a latent model's guesses are painted by its autoencoder before the CLIP reads them)
+        return {"guide": guidance.ClipGuidance(*words, prompt, clip_scale, paint=latent.painter(model))}
     if not model.listens:
-        raise ValueError("this model does not listen to words: sample unet-words or dit-words, or steer it with "
-                         "--clip-guidance SCALE")
+        raise ValueError("this model does not listen to words: sample unet-words or latent-dit-words, or steer it "
+                         "with --clip-guidance SCALE")
     return {"prompt": clip.prompt(*words, prompt), "guide": guidance.ClassifierFree(CFG_SCALE if cfg is None else cfg)}

@@ -138,6 +138,6 @@ def sample_grid(model, eta: float = samplers.ETA) -> torch.Tensor:
     if not model.listens:
         return latent.draw(model, GRID_IMAGES, steps=GRID_STEPS, eta=eta, seed=0, progress=True)
     words = clip.load()
-    return torch.cat([samplers.sample(model, GRID_ROW, steps=GRID_STEPS, eta=eta, seed=0, progress=True,
-                                      **guided(model, prompt, CFG_SCALE, None, words))
+    return torch.cat([latent.draw(model, GRID_ROW, steps=GRID_STEPS, eta=eta, seed=0, progress=True,
+                                  **guided(model, prompt, CFG_SCALE, None, words))
                       for prompt in scenes.CHALLENGE_PROMPTS])

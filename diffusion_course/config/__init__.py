@@ -25,7 +25,8 @@ PRESETS: dict[str, object] = {
     "dit-small": DiTConfig(patch=4, width=96, depth=4, heads=4),  # notebook 05's live run
     "dit-scenes": DiTConfig(),  # Team Transformers, the shipped model
     # models that listen: the shipped shapes plus cross-attention to the tiny CLIP's tokens (width 64,
-    # context 24) and its pooled caption embedding (64) added to the time embedding
+    # context 24) and its pooled caption embedding (64) added to the time embedding. (dit-words, the pixel DiT
+    # that listens, is a shape anyone may train; the shipped Team Transformers that listens is latent-dit-words)
     "unet-words": UNetConfig(cond_dim=64, context_dim=64, context_len=24),
     "dit-words": DiTConfig(cond_dim=64, context_dim=64, context_len=24),
     "unet-words-tiny": UNetConfig(channels=(16, 32, 32), blocks=1, cond_dim=64, context_dim=64, context_len=24),
@@ -55,6 +56,10 @@ PRESETS: dict[str, object] = {
     # cell a piece (64 tokens, as DiT/2 reads its 32 x 32 latents in 256), sine-cosine positions, the velocity
     "latent-dit": DiTConfig(image_size=8, in_channels=4, patch=1, positions="sincos", prediction="v",
                             autoencoder="ae-scenes"),
+    # Team Transformers that listens: latent-dit plus the words' paths of unet-words (cross-attention to the tiny
+    # CLIP's 24 tokens of width 64, the pooled caption added to the time embedding)
+    "latent-dit-words": DiTConfig(image_size=8, in_channels=4, patch=1, positions="sincos", prediction="v",
+                                  autoencoder="ae-scenes", cond_dim=64, context_dim=64, context_len=24),
     "latent-unet-tiny": UNetConfig(image_size=8, in_channels=4, channels=(16, 32), blocks=1, attn_levels=(1,),
                                    autoencoder="ae-scenes"),  # for tests and the notebook's live run
 }
@@ -75,7 +80,14 @@ TRAIN_PRESETS: dict[str, TrainConfig] = {
                                    pool_size=100000, seed=1),
     "unet-words": TrainConfig(steps=4000, lr=3e-4, warmup=100, init_from="unet-words-100k", unsaid_share=0.2,
                               pool_size=200000, seed=2),
-    "dit-words": TrainConfig(steps=2500, lr=7e-4, warmup=100, init_from="dit-scenes"),
+    # Team Transformers that listens, under unet-words' rules: the same three stages (8,000 steps on 20,000 scenes,
+    # then 4,000 on 100,000 and 4,000 on 200,000 fresh ones), the same peaks and the same fifth of loose captions,
+    # from the unconditional latent-dit
+    "latent-dit-words-20k": TrainConfig(steps=8000, lr=1e-3, warmup=100, init_from="latent-dit", unsaid_share=0.2),
+    "latent-dit-words-100k": TrainConfig(steps=4000, lr=4e-4, warmup=100, init_from="latent-dit-words-20k",
+                                         unsaid_share=0.2, pool_size=100000, seed=1),
+    "latent-dit-words": TrainConfig(steps=4000, lr=3e-4, warmup=100, init_from="latent-dit-words-100k",
+                                    unsaid_share=0.2, pool_size=200000, seed=2),
     "unet-64": TrainConfig(steps=20000, lr=1e-3, warmup=500, checkpoint_every=1000),
     "latent-unet": TrainConfig(steps=6000, lr=1e-3, warmup=200),
     "latent-dit": TrainConfig(steps=16000, lr=1e-3, warmup=300, checkpoint_every=500),

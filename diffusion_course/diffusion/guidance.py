@@ -28,7 +28,8 @@ x0_hat. With no guide the sampler calls ``model(x_t, t, **model_kwargs)`` under 
   shrinks as the CLIP grows sure (Disco Diffusion's recipe); ``window=(lo, hi)`` guides only while
   lo <= t / T <= hi (a guidance window: early steps set the layout, late ones only detail); ``blend`` lets the
   CLIP read sqrt(1 - alpha_bar) x0_hat + (1 - sqrt(1 - alpha_bar)) x_t, as the diffusers community pipeline
-  does.
+  does. For a model that draws in a sketchbook (notebook 09), ``paint`` is its autoencoder's decoder: the CLIP reads
+  the painted guess D(x0_hat), and the gradient flows back through the decoder too.
 * ``best_of(x, clip_model, tokenizer, caption, n)``: no push at all, draw more and keep the ``n`` drawings the
   CLIP likes best (DALL-E's reranking), the baseline any guidance should beat at equal cost.
 """
@@ -69,7 +70,7 @@ class ClassifierFree:
     def __call__(self, model, x_t: torch.Tensor, t: torch.Tensor, extras: dict, prompt=None,
                  **model_kwargs) -> torch.Tensor:
         if not getattr(model, "listens", False):
-            raise ValueError("classifier-free guidance needs a model that listens (unet-words, dit-words); "
+            raise ValueError("classifier-free guidance needs a model that listens (unet-words, latent-dit-words); "
                              "steer an unconditional model with ClipGuidance instead")
         if prompt is None:
             raise ValueError("classifier-free guidance needs something to say: sample(model, n, prompt=..., guide=...)")
@@ -99,12 +100,13 @@ class ClipGuidance:
     """
 
     def __init__(self, clip_model, tokenizer, caption: str, scale: float, *, normalise: bool = False,
-                 window: tuple[float, float] = (0.0, 1.0), blend: bool = False):
+                 window: tuple[float, float] = (0.0, 1.0), blend: bool = False, paint=None):
         self.scale, self.caption = check_scale(scale), caption
         lo, hi = window
         if not 0 <= lo <= hi <= 1:
             raise ValueError(f"a guidance window is (lo, hi) with 0 <= lo <= hi <= 1 (shares of T), got {window!r}")
         self.normalise, self.window, self.blend = normalise, (float(lo), float(hi)), blend
+        self.paint = paint  # a latent model's decoder (differentiable): latents -> pictures; None for pixels
         self.clip_model = clip_model.eval().requires_grad_(False)
         self.text = clip.encode_texts(clip_model, tokenizer, [caption]).detach()  # (1, E) unit vector
 
@@ -115,8 +117,10 @@ class ClipGuidance:
         return f"ClipGuidance({self.caption!r}, scale={self.scale:g}{''.join(', ' + v for v in levers)})"
 
     def similarity(self, x0_hat: torch.Tensor) -> torch.Tensor:
-        """Cosine similarity (B,) of each clean guess with the caption (differentiable)."""
-        return (clip.encode_images(self.clip_model, x0_hat.clamp(-1, 1)) @ self.text.to(x0_hat.device).T)[:, 0]
+        """Cosine similarity (B,) of each clean guess (painted first, for a latent model) with the caption
+        (differentiable)."""
+        picture = x0_hat if self.paint is None else self.paint(x0_hat)
+        return (clip.encode_images(self.clip_model, picture.clamp(-1, 1)) @ self.text.to(x0_hat.device).T)[:, 0]
 
     def read(self, x: torch.Tensor, eps_hat: torch.Tensor, alpha_bar: torch.Tensor) -> torch.Tensor:
         """What the CLIP reads at x_t = ``x``: x0_hat, or with ``blend`` its mix with x_t."""
@@ -128,7 +132,10 @@ class ClipGuidance:
 
     def __call__(self, model, x_t: torch.Tensor, t: torch.Tensor, extras: dict, **model_kwargs) -> torch.Tensor:
         size = self.clip_model.visual.image_size[0]
-        if x_t.shape[-1] != size:
+        if x_t.shape[1] != 3 and self.paint is None:
+            raise ValueError(f"this model draws {x_t.shape[1]}-channel latents, not pictures: give ClipGuidance "
+                             "paint=its autoencoder's decode, so that the CLIP reads the painted guess")
+        if x_t.shape[-1] != size and self.paint is None:
             raise ValueError(f"this CLIP reads {size}x{size} images but the model draws {x_t.shape[-1]}x"
                              f"{x_t.shape[-1]}: use a CLIP trained at the model's image size")
         alpha_bar = model.schedule.alpha_bar.to(x_t.device)[t].float().view(-1, 1, 1, 1)  # (B, 1, 1, 1)

@@ -6,7 +6,8 @@ p +- 1.96 sqrt(p (1 - p) / n) it is never narrower than the evidence (0 of 32 is
 never leaves [0, 1]. The gap between two rates comes with Newcombe's interval built from their two Wilson
 intervals (``difference``); a gap is real when that interval leaves out zero. ``by_scale`` averages a team's cells
 over the prompts at each scale (the trade-off curves and ``composition.best`` read it); ``compare_teams`` says in
-one line which team composes better, and only when the gap beats the noise.
+one line which team composes better, and only when the gap beats the noise; ``compare_relations`` does the same
+relation by relation (the whole picture's near/far and left/right against the pup's place in its rocket).
 """
 from __future__ import annotations
 
@@ -98,3 +99,46 @@ def compare_teams(words: dict, kind: str = "cfg") -> str:
     return (f"{kind.upper()}: {a} {said[a]}, {b} {said[b]}: a difference of {100 * gap:+.0f} points (95 % "
             f"interval {100 * low:+.0f} to {100 * high:+.0f}), {who}. Sentence by sentence, ahead beyond the noise: "
             f"{a} on {ahead[a]}, {b} on {ahead[b]}, neither on {ahead['neither']}.")
+
+
+# the relations a prompt can state, in words; the first two need the whole picture (where the rocket is against a
+# moon across the sky), the pup in or beside its rocket is decided in one spot
+RELATION_WORDS = {"rocket_near_moon": "near or far from the moon", "rocket_left_of_moon": "left or right of the moon",
+                  "pup_in_rocket": "the pup in or beside the rocket",
+                  "pup_left_of_rocket": "the pup's side of the rocket", "rocket_flying": "flying or standing"}
+WHOLE_PICTURE = ("rocket_near_moon", "rocket_left_of_moon")
+
+
+def relation_rate(scores: list[dict], team: str, kind: str, scale: float,
+                  relations: tuple[str, ...]) -> tuple[float, int]:
+    """One team's share of drawings showing ``relations`` as said (``composition.relations_shown``) at one scale,
+    pooled over every prompt and stated relation among them, and the number of (drawing, relation) pairs."""
+    k = n = 0.0
+    for c in scores:
+        if c["team"] == team and c["kind"] == kind and c["scale"] == scale:
+            for r in relations:
+                if r in c.get("relations", {}):
+                    k, n = k + c["relations"][r] * c["n"], n + c["n"]
+    return (k / n if n else float("nan")), round(n)
+
+
+def compare_relations(words: dict, groups: dict[str, tuple[str, ...]] | None = None, kind: str = "cfg") -> list[str]:
+    """Each team at its own best scale (``best``) on each group of relations (default: the whole picture's, then
+    each relation alone): its rate with the Wilson interval, the gap's Newcombe interval, and who is ahead beyond
+    the noise. One sentence a group; a group neither team's prompts state is left out."""
+    best = words.get("best" if kind == "cfg" else "best_clip", {})
+    if len(best) < 2:
+        return [f"only {', '.join(best) or 'no team'} in the benchmark; nothing to compare"]
+    groups = groups or {"the whole picture (near/far and left/right of the moon)": WHOLE_PICTURE,
+                        **{RELATION_WORDS[r]: (r,) for r in RELATION_WORDS}}
+    a, b = list(best)[:2]
+    out = []
+    for name, relations in groups.items():
+        (pa, na), (pb, nb) = (relation_rate(words["scores"], t, kind, best[t]["scale"], relations) for t in (a, b))
+        if not (na and nb):
+            continue
+        low, high = difference(pa, na, pb, nb)
+        who = f"{b} is ahead" if low > 0 else f"{a} is ahead" if high < 0 else "no clear winner"
+        out.append(f"{name}: {a} {span(pa, na)}, {b} {span(pb, nb)}; a gap of {100 * (pb - pa):+.0f} points "
+                   f"(95 % interval {100 * low:+.0f} to {100 * high:+.0f}), {who}.")
+    return out

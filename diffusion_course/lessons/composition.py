@@ -9,20 +9,25 @@ sweep of guidance scales, and the judge scores each drawing:
 * **recognisable**: a clean scene, whatever it shows.
 * **diversity**: the spread of the drawings' judge features as a share of the spread of real scenes
   that satisfy the same prompt (``scenes.sample_for``): 1 is as varied as the real thing.
+* **relations**: for each relation the prompt states, the share of drawings that are recognisable and show that
+  relation as said, whatever else they get wrong. Near/far and left/right of the moon need the whole picture;
+  the pup in or beside its rocket is a local affair (``scoreboard.compare_relations`` sets the teams side by side).
 
 A rate comes with its 95 % Wilson interval (``scoreboard.wilson``); ``scoreboard`` also groups the cells by scale and
 writes the verdict. ``listening`` asks why a relation is not followed: how far eps_hat moves when that relation
 is said the other way round, beside how alike the tiny CLIP finds the two sentences. Two kinds of guidance:
 
-    "cfg"   the team's model that listens (unet-words, dit-words) hears the prompt; classifier-free
-            guidance at scale s (s = 1: plain conditional)
-    "clip"  the team's unconditional model (unet-scenes, dit-scenes), which never heard a word, is
-            steered by the tiny CLIP's gradient through x0_hat at scale s (s = 0: unguided)
+    "cfg"   the team's model that listens (unet-words, latent-dit-words) hears the prompt; classifier-free
+            guidance at scale s (s = 1: plain conditional). A latent model draws in its sketchbook
+            (``sketchbook.latent.draw``) and is judged on the pictures its autoencoder paints.
+    "clip"  the team's unconditional model (unet-scenes, latent-dit), which never heard a word, is steered by
+            the tiny CLIP's gradient through x0_hat at scale s (s = 0: unguided); for a latent model the
+            CLIP reads x0_hat painted by the autoencoder, and the gradient flows back through the painter
 """
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import torch
 from tqdm.auto import tqdm
@@ -30,15 +35,17 @@ from tqdm.auto import tqdm
 from .. import scenes
 from ..diffusion.checkpoints import load_pretrained
 from ..diffusion.guidance import ClassifierFree, ClipGuidance
-from ..diffusion.samplers import sample_many
 from ..judging import metrics
 from ..judging.scoreboard import DIVERSITY_FLOOR, by_scale
 from ..models.base import evaluating
 from ..shipped import CheckpointError
+from ..sketchbook import latent
 from ..words import clip
 
+# the listening teams trained under the same rules (three stages: 8,000 steps on 20,000 scenes, 4,000 on 100,000,
+# 4,000 on 200,000, a fifth of the captions loose); Team Transformers draws in the sketchbook, where it can draw
 TEAMS = {"Team CNN": {"cfg": "unet-words", "clip": "unet-scenes"},
-         "Team Transformers": {"cfg": "dit-words", "clip": "dit-scenes"}}
+         "Team Transformers": {"cfg": "latent-dit-words", "clip": "latent-dit"}}
 
 
 @dataclass
@@ -55,22 +62,25 @@ class Score:
     recognisable: float
     diversity: float  # ratio to real scenes that satisfy the prompt
     seconds: float = 0.0  # drawing time (machine-dependent; for the record)
+    relations: dict[str, float] = field(default_factory=dict)  # per relation the prompt states: shown as said
 
 
-def guide_for(kind: str, scale: float, prompt: str, words):
-    """The guide and the model's prompt for one kind of guidance (see the module docstring)."""
+def guide_for(kind: str, scale: float, prompt: str, words, paint=None):
+    """The guide and the model's prompt for one kind of guidance (see the module docstring); ``paint``: a latent
+    model's decoder, through which the CLIP reads its guesses."""
     if kind == "cfg":
         return ClassifierFree(scale), clip.prompt(*words, prompt)
     if kind == "clip":
-        return ClipGuidance(*words, prompt, scale), None
+        return ClipGuidance(*words, prompt, scale, paint=paint), None
     raise ValueError(f"unknown kind of guidance {kind!r}; choose 'cfg' or 'clip'")
 
 
 def draw(model, prompt: str, kind: str, scale: float, n: int, words, seed: int = 0, steps: int = 50,
          batch: int = 64) -> torch.Tensor:
-    """``n`` drawings of ``prompt`` (n, 3, H, W) in [-1, 1], from seed ``seed``'s dust."""
-    guide, said = guide_for(kind, scale, prompt, words)
-    return sample_many(model, n, steps=steps, seed=seed, batch=batch, guide=guide,
+    """``n`` drawings of ``prompt`` (n, 3, H, W) in [-1, 1], from seed ``seed``'s dust (a latent model's painted
+    by its autoencoder)."""
+    guide, said = guide_for(kind, scale, prompt, words, latent.painter(model))  # (the CLIP reads the painted guess)
+    return latent.draw(model, n, steps=steps, seed=seed, batch=batch, guide=guide,
                        **({"prompt": said} if said is not None else {}))
 
 
@@ -88,11 +98,21 @@ class Reference:
 
 
 def score(judge, x: torch.Tensor, prompt: str, reference: Reference) -> dict:
-    """Composition, recognisable rate and diversity of drawings ``x`` of ``prompt``."""
+    """Composition, recognisable rate, diversity and each stated relation's rate of drawings ``x`` of ``prompt``."""
     r = metrics.read(judge, x)
     return {"composition": metrics.matches(r, prompt).float().mean().item(),
             "recognisable": metrics.recognisable_reading(r).float().mean().item(),
-            "diversity": metrics.diversity_reading(r, reference(prompt))["ratio_to_real"]}
+            "diversity": metrics.diversity_reading(r, reference(prompt))["ratio_to_real"],
+            "relations": relations_shown(r, prompt)}
+
+
+def relations_shown(r: dict, prompt: str) -> dict[str, float]:
+    """Per relation ``prompt`` states (``scenes.RELATIONS``), the share of the read drawings that are recognisable
+    and show it as said: the pup in the rocket counts as shown whether or not the moon is where it was asked."""
+    wanted, clean = scenes.parse(prompt), metrics.recognisable_reading(r).tolist()
+    facts = metrics.reading_facts(r)
+    return {k: sum(ok and f.get(k) == wanted[k] for ok, f in zip(clean, facts)) / len(facts)
+            for k in scenes.RELATIONS if wanted[k] is not None}
 
 
 def failures(judge, x: torch.Tensor, prompt: str) -> tuple[torch.Tensor, list[str]]:
@@ -164,9 +184,12 @@ def listening(model, words, sentence: str = EVERY_RELATION, n: int = 64, t: int 
     sentences (1: the CLIP hears no difference). A relation the model ignores moves eps_hat by little. The
     default t = 900 is early in sampling, where the layout (what goes where) is chosen (notebook 10)."""
     if not getattr(model, "listens", False):
-        raise ValueError("listening needs a model that listens to words (unet-words, dit-words)")
+        raise ValueError("listening needs a model that listens to words (unet-words, latent-dit-words)")
     x0, _ = scenes.sample_for(sentence, n, seed=seed)
     device = next(model.parameters()).device
+    ae = latent.autoencoder_for(model)
+    if ae is not None:  # a latent model hears the sentence over the scenes' latents
+        x0 = latent.Sketchbook(model, ae).encode(x0)
     noise = torch.randn(x0.shape, generator=torch.Generator().manual_seed(seed))
     x_t, tt = model.schedule.q_sample(x0, t, noise).to(device), torch.full((n,), t, device=device)
     swapped = {r: s for r in scenes.words.SWAPS if (s := scenes.words.swap_relation(sentence, r)) is not None}

@@ -2,31 +2,80 @@
 how much forks at each step disagree (``analysis.fork``), and what the looking costs (annotation time and
 memory per tap kind, per step stride and per image). ``bench --only showing`` writes them into
 ``bench/results.json``; the notebook and ``report`` read them from there.
+
+The claim under test: "the Transformer team worked on the overall structure early on; the CNN team refined local
+details first". The fair pair is ``CLAIM``: both teams in the same sketchbook, trained on the same scenes, so
+that a difference in when the layout settles is the team's and not the canvas's; the pixel U-Net runs beside them
+as the course's usual Team CNN. ``verdict`` says what the measured steps and their bootstrap interval allow.
 """
 from __future__ import annotations
+
+import torch
 
 from ..diffusion import checkpoints
 from ..diffusion.cost import alternate, fastest, timed
 from ..diffusion.samplers import sample
 from ..looking import analysis
 from ..looking.trace import MB, annotate, estimate_bytes_per_step, plan_steps
+from ..sketchbook import latent
 
-TEAMS = {"unet-scenes": "Team CNN", "dit-scenes": "Team Transformers"}
+TEAMS = {"unet-scenes": "Team CNN", "latent-unet": "Team CNN in the sketchbook",
+         "latent-dit": "Team Transformers in the sketchbook"}
+CLAIM = ("latent-unet", "latent-dit")  # the fair pair: same sketchbook, same scenes (Team CNN first)
 BUDGET_MB = 100.0  # annotate's default budget
+
+
+def painting(model) -> dict:
+    """What ``analysis`` needs to read a model's runs as pictures: nothing for a pixel model; for a latent one its
+    autoencoder's decoder (``paint``) and the latents' range x̂₀ is clamped to (``clip_x0``), as the sketchbook
+    samples."""
+    ae = latent.autoencoder_for(model)
+    return {} if ae is None else {"paint": ae.decode, "clip_x0": ae.bound.item()}
 
 
 def commitment_summary(c: analysis.Commitment) -> dict:
     """A ``Commitment`` as numbers: each fact's committed step (and its timestep), and the curves."""
     return {"facts": list(c.facts), "t": c.t, "share": c.share,
             "step": c.step, "timestep": {f: (c.t[s] if s is not None else None) for f, s in c.step.items()},
-            "shown": c.shown.T.tolist(), "settled": c.settled.T.tolist()}
+            "interval": {f: list(c.interval(f)) for f in c.facts},
+            "shown": c.shown.T.tolist(), "settled": c.settled.T.tolist(), "settles": c.settles.T.tolist()}
 
 
-def fork_summary(model, n: int, ks: list[int], continuations: int, steps: int, seed: int = 0) -> dict:
-    """Mean per-pixel disagreement of ``continuations`` forks at each step in ``ks`` (n images each)."""
+def restored(summary: dict) -> analysis.Commitment:
+    """A ``commitment_summary`` (from ``bench``'s results) as a ``Commitment`` again."""
+    return analysis.Commitment(tuple(summary["facts"]), summary["t"], torch.tensor(summary["shown"]).T,
+                               torch.tensor(summary["settled"]).T, summary["share"],
+                               torch.tensor(summary["settles"]).T)
+
+
+def verdict(measured: dict, pair: tuple[str, str] = CLAIM, fact: str = analysis.LAYOUT) -> str:
+    """The claim "Team Transformers settles the layout earlier" read off ``measure``'s results: each team's step
+    with its 95 % bootstrap interval, the gap's interval, and the sentence that follows from them."""
+    teams = measured["teams"]
+    if not all(name in teams for name in pair):
+        return f"the benchmark has no commitment of {' and '.join(pair)}: bench --only showing measures it"
+    cnn, trf = (restored(teams[name]["commitment"]) for name in pair)
+    gap = analysis.later_by(cnn, trf, fact)
+    said = {name: f"{teams[name]['team']} ({name}) settles the {fact} at step {c.step[fact]} of {len(c.t)} "
+                  f"(95 % interval {c.interval(fact)[0]}–{c.interval(fact)[1]})" for name, c in zip(pair, (cnn, trf))}
+    said = f"{said[pair[0]]}; {said[pair[1]]}"
+    if gap["gap"] is None:
+        return f"{said}: one of them never settles it within the run, so there is no gap to read."
+    if gap["high"] < 0:
+        outcome = f"Team Transformers settles it {-gap['gap']} steps earlier, beyond the noise: the claim holds here"
+    elif gap["low"] > 0:
+        outcome = f"Team Transformers settles it {gap['gap']} steps later, beyond the noise: the claim does not hold"
+    else:
+        outcome = "within the noise, so on our scenes the claim is neither shown nor refuted"
+    return f"{said}. The gap is {gap['gap']:+d} steps (95 % interval {gap['low']:+d} to {gap['high']:+d}): {outcome}."
+
+
+def fork_summary(model, n: int, ks: list[int], continuations: int, steps: int, seed: int = 0, **painted) -> dict:
+    """Mean per-pixel disagreement of ``continuations`` forks at each step in ``ks`` (n images each; ``painted``:
+    a latent model's ``painting``, so that the disagreement is in pixels)."""
     out = {}
     for k in ks:
-        f = analysis.fork(model, n, k, continuations, steps, seed)
+        f = analysis.fork(model, n, k, continuations, steps, seed, **painted)
         out[str(k)] = {"t": f.t, "disagreement": float(f.disagreement.mean()),
                        "disagreement_p90": float(f.disagreement.flatten().quantile(0.9))}
     return out
@@ -93,11 +142,14 @@ def measure(judge, n: int = 64, steps: int = 50, fork_n: int = 16, continuations
     out = {"n": n, "steps": steps, "fork_n": fork_n, "continuations": continuations,
            "cost": looking_cost(models["unet-scenes"], cost_n, steps), "teams": {}}
     for name, model in models.items():
-        seconds, c = timed(lambda model=model: analysis.when_decided(model, judge, n, steps))
-        forks = fork_summary(model, fork_n, [round(f * steps) for f in FORK_AT], continuations, steps)
+        seconds, c = timed(lambda model=model: analysis.when_decided(model, judge, n, steps, **painting(model)))
+        forks = fork_summary(model, fork_n, [round(f * steps) for f in FORK_AT], continuations, steps,
+                             **painting(model))
         out["teams"][name] = {"team": TEAMS[name], "commitment": commitment_summary(c), "forks": forks,
                               "seconds": seconds}
         spreads = ", ".join(f"k={k}: {v['disagreement']:.3f}" for k, v in forks.items())
         progress(f"  {TEAMS[name]}: layout committed at step {c.step[analysis.LAYOUT]} of {steps}; "
                  f"fork disagreement {spreads}")
+    out["verdict"] = verdict(out)
+    progress(f"  {out['verdict']}")
     return out

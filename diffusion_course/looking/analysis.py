@@ -17,6 +17,7 @@
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,6 +59,7 @@ class Commitment:
     # with the final image on every fact at this step)
     settled: torch.Tensor  # (S, F) share whose x̂₀ agrees with its final image from this step on
     share: float = COMMITTED
+    settles: torch.Tensor | None = None  # (B, F) the step from which each sample agrees for good (S: never)
 
     @property
     def step(self) -> dict[str, int | None]:
@@ -67,6 +69,36 @@ class Commitment:
             ok = (self.settled[:, f] >= self.share).nonzero()
             out[name] = int(ok[0]) if len(ok) else None
         return out
+
+    def interval(self, fact: str = LAYOUT, resamples: int = 2000, seed: int = 0) -> tuple[int, int]:
+        """The 95 % bootstrap interval of ``step[fact]``: the samples drawn again with replacement ``resamples``
+        times, the step recomputed each time (``S``, one past the last step, where it never settles)."""
+        return _percentiles(self.bootstrap(fact, resamples, seed))
+
+    def bootstrap(self, fact: str = LAYOUT, resamples: int = 2000, seed: int = 0) -> torch.Tensor:
+        """``step[fact]`` recomputed on ``resamples`` resamplings of the samples (resamples,), S for never:
+        the step is the k-th earliest of the samples' own settling steps, k = ceil(share x B)."""
+        if self.settles is None:
+            raise ValueError("this Commitment kept no per-sample steps; make it with commitment()")
+        own = self.settles[:, self.facts.index(fact)]
+        pick = torch.randint(len(own), (resamples, len(own)), generator=torch.Generator().manual_seed(seed))
+        k = math.ceil(self.share * len(own) - 1e-9)
+        return own[pick].sort(dim=1).values[:, k - 1]
+
+
+def _percentiles(steps: torch.Tensor) -> tuple[int, int]:
+    low, high = torch.quantile(steps.double(), torch.tensor([0.025, 0.975], dtype=torch.double)).tolist()
+    return math.floor(low), math.ceil(high)
+
+
+def later_by(a: Commitment, b: Commitment, fact: str = LAYOUT, resamples: int = 2000, seed: int = 0) -> dict:
+    """How many steps later ``b`` settles ``fact`` than ``a`` (negative: earlier), with the 95 % bootstrap
+    interval of that gap (each run's samples resampled on their own: the two teams drew independently)."""
+    gap = b.bootstrap(fact, resamples, seed + 1) - a.bootstrap(fact, resamples, seed)
+    steps = {name: c.step[fact] for name, c in (("a", a), ("b", b))}
+    low, high = _percentiles(gap)
+    return {"a": steps["a"], "b": steps["b"], "gap": None if None in steps.values() else steps["b"] - steps["a"],
+            "low": low, "high": high}
 
 
 def commitment(over_steps: torch.Tensor, final: torch.Tensor, t: list[int], share: float = COMMITTED) -> Commitment:
@@ -79,27 +111,37 @@ def commitment(over_steps: torch.Tensor, final: torch.Tensor, t: list[int], shar
     agree = over_steps == final  # (S, B, F)
     agree = torch.cat([agree, agree.all(dim=2, keepdim=True)], dim=2)  # + the layout
     from_here_on = agree.flip(0).cumprod(dim=0).flip(0).bool()  # agrees at s and at every later step
+    settles = len(t) - from_here_on.sum(dim=0)  # (B, F): the first step of the run of agreement to the end
     shown = over_steps.float().mean(dim=1)
     shown = torch.cat([shown, agree[..., -1:].float().mean(dim=1)], dim=1)  # the layout: agrees now
-    return Commitment((*FACTS, LAYOUT), list(t), shown, from_here_on.float().mean(dim=1), share)
+    return Commitment((*FACTS, LAYOUT), list(t), shown, from_here_on.float().mean(dim=1), share, settles)
 
 
-def x0_hats(model, n: int, steps: int = 50, seed: int = 0, eta: float = ETA, progress: bool = False,
+def when_decided(model, judge, n: int = 64, steps: int = 50, seed: int = 0, progress: bool = False,
+                 paint=None, **kwargs) -> Commitment:
+    """``commitment`` of ``n`` samples of ``model`` (DDIM-``steps``, the course's eta); ``paint``: see ``x0_hats``."""
+    over, final = x0_hats(model, n, steps, seed, progress=progress, paint=paint, **kwargs)
+    return commitment(facts_over_steps(judge, over), held(judge, final), model.schedule.subsequence(steps))
+
+
+def x0_hats(model, n: int, steps: int = 50, seed: int = 0, eta: float = ETA, progress: bool = False, paint=None,
             **kwargs) -> tuple[torch.Tensor, torch.Tensor]:
     """x̂₀ at every step (S, B, C, H, W) and the finished images (B, C, H, W) of ``sample``'s run
-    (``progress``: a bar over the steps)."""
+    (``progress``: a bar over the steps). ``paint``: for a latent model, its autoencoder's decoder, which
+    paints every x̂₀ and the finished latents as pictures (pass the sketchbook's ``clip_x0`` too)."""
     check_sampling(n, steps, model.schedule.T, eta)
     x_T, g = start_noise(model, n, seed)
     run = denoise(model.eval(), x_T, model.schedule, steps, "ddim", eta, step_noise(model, seed, g), **kwargs)
     runs = list(tqdm(run, total=steps, desc="reading x̂₀", disable=not progress, leave=False))
-    return torch.stack([r.x0_hat.cpu() for r in runs]), runs[-1].x_prev.clamp(-1, 1).cpu()
+    return torch.stack([pictures(r.x0_hat, paint) for r in runs]), pictures(runs[-1].x_prev, paint).clamp(-1, 1)
 
 
-def when_decided(model, judge, n: int = 64, steps: int = 50, seed: int = 0, progress: bool = False,
-                 **kwargs) -> Commitment:
-    """``commitment`` of ``n`` samples of ``model`` (DDIM-``steps``, the course's eta)."""
-    over, final = x0_hats(model, n, steps, seed, progress=progress, **kwargs)
-    return commitment(facts_over_steps(judge, over), held(judge, final), model.schedule.subsequence(steps))
+def pictures(x: torch.Tensor, paint=None) -> torch.Tensor:
+    """A run's tensor as pictures on the CPU: a latent model's latents painted by ``paint`` (its decoder)."""
+    if paint is not None:
+        with torch.no_grad():
+            x = paint(x).float()
+    return x.cpu()
 
 
 # ----------------------------------------------------------------------------- where is it unsure?
@@ -149,25 +191,27 @@ def run_to(model, n: int, k: int, steps: int, seed: int, eta: float, **kwargs) -
     return x, g
 
 
-def finish(model, x_t: torch.Tensor, k: int, steps: int, eta: float, generator: torch.Generator,
+def finish(model, x_t: torch.Tensor, k: int, steps: int, eta: float, generator: torch.Generator, paint=None,
            **kwargs) -> torch.Tensor:
-    """Denoise ``x_t`` from step ``k`` of a ``steps``-step run to the end: the finished images."""
+    """Denoise ``x_t`` from step ``k`` of a ``steps``-step run to the end: the finished images (``paint``: see
+    ``x0_hats``)."""
     x = x_t
     for rec in denoise(model.eval(), x_t, model.schedule, steps, "ddim", eta, generator, start=k, **kwargs):
         x = rec.x_prev
-    return x.clamp(-1, 1).cpu()
+    return pictures(x, paint).clamp(-1, 1)
 
 
 def fork(model, n: int, k: int, continuations: int = 8, steps: int = 50, seed: int = 0, eta: float = ETA,
-         **kwargs) -> Fork:
+         paint=None, **kwargs) -> Fork:
     """Fork ``sample(model, n, steps, seed=seed)`` at step ``k`` into ``continuations`` runs: the first with
-    the run's own noise (so it ends exactly as ``sample`` does), the others with fresh noise."""
+    the run's own noise (so it ends exactly as ``sample`` does), the others with fresh noise (``paint``: see
+    ``x0_hats``; the finals are then pictures, ``x_t`` stays a latent)."""
     if eta <= 0:
         raise ValueError("a fork needs fresh noise at every step: eta > 0 (eta = 0 is deterministic DDIM)")
     if continuations < 1:
         raise ValueError(f"continuations must be at least 1, got {continuations}")
     x_k, g = run_to(model, n, k, steps, seed, eta, **kwargs)
-    finals = [finish(model, x_k, k, steps, eta, g if j == 0 else fresh(model, seed, k, j), **kwargs)
+    finals = [finish(model, x_k, k, steps, eta, g if j == 0 else fresh(model, seed, k, j), paint, **kwargs)
               for j in range(continuations)]
     return Fork(k, model.schedule.subsequence(steps)[k], x_k.cpu(), torch.stack(finals))
 

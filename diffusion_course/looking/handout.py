@@ -67,8 +67,7 @@ def write(model_name: str, out: str | Path, prompt: str | None = None, n: int = 
     kwargs, said = {}, "no words (an unconditional model)"
     if prompt is not None:
         if not model.listens:
-            raise ValueError(f"{model_name} does not listen to words: leave out --prompt, or use unet-words or "
-                             "dit-words")
+            raise ValueError(f"{model_name} does not listen to words: leave out --prompt, or use unet-words")
         words = clip.load()
         kwargs = {"prompt": clip.prompt(*words, prompt), "guide": guidance.ClassifierFree(CFG_SCALE)}
         said = f"&ldquo;{html.escape(prompt)}&rdquo;, classifier-free guidance {CFG_SCALE:g}"

@@ -126,7 +126,7 @@ class Denoiser(nn.Module):
         if not self.listens:
             if prompt is not None:
                 raise ValueError(f"this {type(self).__name__} is unconditional and does not read prompts: use a model "
-                                 "that listens (unet-words, dit-words), or steer it with guidance.ClipGuidance")
+                                 "that listens (unet-words, latent-dit-words), or steer it with guidance.ClipGuidance")
             return None
         prompt = self.null_prompt() if prompt is None else prompt
         self.check_prompt(prompt)

@@ -99,10 +99,22 @@ def load(name: str = "latent-unet", device=None) -> Sketchbook:
 def draw(model, n: int, **kwargs) -> torch.Tensor:
     """``n`` pictures from any denoiser: a pixel model's samples (``samplers.sample_many``), a latent model's
     painted by the autoencoder its config names."""
-    if getattr(model.config, "autoencoder", ""):
-        ae = checkpoints.autoencoder_of(model.config, next(model.parameters()).device)
-        return Sketchbook(model, ae).sample(n, **kwargs)
-    return samplers.sample_many(model, n, **kwargs)
+    ae = autoencoder_for(model)
+    return samplers.sample_many(model, n, **kwargs) if ae is None else Sketchbook(model, ae).sample(n, **kwargs)
+
+
+def autoencoder_for(model) -> Autoencoder | None:
+    """The shipped autoencoder a latent model draws for, on the model's device, or None for a pixel model."""
+    if not getattr(model.config, "autoencoder", ""):
+        return None
+    return checkpoints.autoencoder_of(model.config, next(model.parameters()).device).eval()
+
+
+def painter(model):
+    """What paints a model's drawings as pictures: for a latent model its autoencoder's decoder (differentiable, for
+    guidance that reads pictures), for a pixel model None (its drawings are pictures already)."""
+    ae = autoencoder_for(model)
+    return None if ae is None else ae.decode
 
 
 def drawer(ae: Autoencoder):
