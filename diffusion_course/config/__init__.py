@@ -60,6 +60,10 @@ PRESETS: dict[str, object] = {
     # CLIP's 24 tokens of width 64, the pooled caption added to the time embedding)
     "latent-dit-words": DiTConfig(image_size=8, in_channels=4, patch=1, positions="sincos", prediction="v",
                                   autoencoder="ae-scenes", cond_dim=64, context_dim=64, context_len=24),
+    # Team CNN that listens in the same sketchbook (for the fair pair of notebook 08's claims): latent-unet plus the
+    # words' paths of unet-words
+    "latent-unet-words": UNetConfig(image_size=8, in_channels=4, channels=(64, 128), attn_levels=(0, 1),
+                                    autoencoder="ae-scenes", cond_dim=64, context_dim=64, context_len=24),
     "latent-unet-tiny": UNetConfig(image_size=8, in_channels=4, channels=(16, 32), blocks=1, attn_levels=(1,),
                                    autoencoder="ae-scenes"),  # for tests and the notebook's live run
 }
@@ -88,6 +92,12 @@ TRAIN_PRESETS: dict[str, TrainConfig] = {
                                          unsaid_share=0.2, pool_size=100000, seed=1),
     "latent-dit-words": TrainConfig(steps=4000, lr=3e-4, warmup=100, init_from="latent-dit-words-100k",
                                     unsaid_share=0.2, pool_size=200000, seed=2),
+    # the same three stages for Team CNN in the sketchbook, from latent-unet
+    "latent-unet-words-20k": TrainConfig(steps=8000, lr=1e-3, warmup=100, init_from="latent-unet", unsaid_share=0.2),
+    "latent-unet-words-100k": TrainConfig(steps=4000, lr=4e-4, warmup=100, init_from="latent-unet-words-20k",
+                                          unsaid_share=0.2, pool_size=100000, seed=1),
+    "latent-unet-words": TrainConfig(steps=4000, lr=3e-4, warmup=100, init_from="latent-unet-words-100k",
+                                     unsaid_share=0.2, pool_size=200000, seed=2),
     "unet-64": TrainConfig(steps=20000, lr=1e-3, warmup=500, checkpoint_every=1000),
     "latent-unet": TrainConfig(steps=6000, lr=1e-3, warmup=200),
     "latent-dit": TrainConfig(steps=16000, lr=1e-3, warmup=300, checkpoint_every=500),
