@@ -36,6 +36,12 @@ def difference(p1: float, n1: int, p2: float, n2: int) -> tuple[float, float]:
     return d - math.hypot(p2 - l2, u1 - p1), d + math.hypot(u2 - p2, p1 - l1)
 
 
+def leader(low: float, high: float, a: str, b: str) -> str | None:
+    """Who is ahead by a gap b - a whose 95 % interval is (``low``, ``high``): ``b`` when it lies above zero, ``a``
+    when below, None when zero is inside (the gap is within the noise)."""
+    return b if low > 0 else a if high < 0 else None
+
+
 def span(p: float, n: int) -> str:
     """A rate and its Wilson interval in words, in whole percent: ``"59 % (50-67 %)"``."""
     low, high = wilson(p, n)
@@ -90,10 +96,10 @@ def compare_teams(words: dict, kind: str = "cfg") -> str:
         if ca is None or cb is None:
             continue
         low, high = difference(ca["composition"], ca["n"], cb["composition"], cb["n"])
-        ahead[b if low > 0 else a if high < 0 else "neither"] += 1
+        ahead[leader(low, high, a, b) or "neither"] += 1
     pooled = {t: by_scale(words["scores"], t, kind)[best[t]["scale"]] for t in (a, b)}
     low, high = difference(pooled[a]["composition"], pooled[a]["n"], pooled[b]["composition"], pooled[b]["n"])
-    who = f"{b} composes better" if low > 0 else f"{a} composes better" if high < 0 else "no clear winner"
+    who = f"{winner} composes better" if (winner := leader(low, high, a, b)) else "no clear winner"
     said = {t: f"{span(pooled[t]['composition'], pooled[t]['n'])} at scale {best[t]['scale']:g}" for t in (a, b)}
     gap = pooled[b]["composition"] - pooled[a]["composition"]
     return (f"{kind.upper()}: {a} {said[a]}, {b} {said[b]}: a difference of {100 * gap:+.0f} points (95 % "
@@ -138,7 +144,7 @@ def compare_relations(words: dict, groups: dict[str, tuple[str, ...]] | None = N
         if not (na and nb):
             continue
         low, high = difference(pa, na, pb, nb)
-        who = f"{b} is ahead" if low > 0 else f"{a} is ahead" if high < 0 else "no clear winner"
+        who = f"{winner} is ahead" if (winner := leader(low, high, a, b)) else "no clear winner"
         out.append(f"{name}: {a} {span(pa, na)}, {b} {span(pb, nb)}; a gap of {100 * (pb - pa):+.0f} points "
                    f"(95 % interval {100 * low:+.0f} to {100 * high:+.0f}), {who}.")
     return out

@@ -79,7 +79,8 @@ def draw(model, prompt: str, kind: str, scale: float, n: int, words, seed: int =
          batch: int = 64) -> torch.Tensor:
     """``n`` drawings of ``prompt`` (n, 3, H, W) in [-1, 1], from seed ``seed``'s dust (a latent model's painted
     by its autoencoder)."""
-    guide, said = guide_for(kind, scale, prompt, words, latent.painter(model))  # (the CLIP reads the painted guess)
+    paint = latent.painter(model) if kind == "clip" else None  # (the CLIP reads a latent model's painted guess)
+    guide, said = guide_for(kind, scale, prompt, words, paint)
     return latent.draw(model, n, steps=steps, seed=seed, batch=batch, guide=guide,
                        **({"prompt": said} if said is not None else {}))
 

@@ -10,6 +10,8 @@ as the course's usual Team CNN. ``verdict`` says what the measured steps and the
 """
 from __future__ import annotations
 
+import functools
+
 import torch
 
 from ..diffusion import checkpoints
@@ -56,9 +58,10 @@ def verdict(measured: dict, pair: tuple[str, str] = CLAIM, fact: str = analysis.
         return f"the benchmark has no commitment of {' and '.join(pair)}: bench --only showing measures it"
     cnn, trf = (restored(teams[name]["commitment"]) for name in pair)
     gap = analysis.later_by(cnn, trf, fact)
-    said = {name: f"{teams[name]['team']} ({name}) settles the {fact} at step {c.step[fact]} of {len(c.t)} "
-                  f"(95 % interval {c.interval(fact)[0]}–{c.interval(fact)[1]})" for name, c in zip(pair, (cnn, trf))}
-    said = f"{said[pair[0]]}; {said[pair[1]]}"
+    said = "; ".join(f"{teams[name]['team']} ({name}) settles the {fact} at step {c.step[fact]} of {len(c.t)} "
+                     f"(95 % interval {low}–{high})"  # (the interval commitment_summary kept: no second bootstrap)
+                     for name, c in zip(pair, (cnn, trf))
+                     for low, high in [teams[name]["commitment"]["interval"][fact]])
     if gap["gap"] is None:
         return f"{said}: one of them never settles it within the run, so there is no gap to read."
     if gap["high"] < 0:
@@ -142,9 +145,9 @@ def measure(judge, n: int = 64, steps: int = 50, fork_n: int = 16, continuations
     out = {"n": n, "steps": steps, "fork_n": fork_n, "continuations": continuations,
            "cost": looking_cost(models["unet-scenes"], cost_n, steps), "teams": {}}
     for name, model in models.items():
-        seconds, c = timed(lambda model=model: analysis.when_decided(model, judge, n, steps, **painting(model)))
-        forks = fork_summary(model, fork_n, [round(f * steps) for f in FORK_AT], continuations, steps,
-                             **painting(model))
+        painted = painting(model)  # (the autoencoder loaded once for both readings)
+        seconds, c = timed(functools.partial(analysis.when_decided, model, judge, n, steps, **painted))
+        forks = fork_summary(model, fork_n, [round(f * steps) for f in FORK_AT], continuations, steps, **painted)
         out["teams"][name] = {"team": TEAMS[name], "commitment": commitment_summary(c), "forks": forks,
                               "seconds": seconds}
         spreads = ", ".join(f"k={k}: {v['disagreement']:.3f}" for k, v in forks.items())
