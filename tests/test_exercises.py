@@ -1,5 +1,6 @@
 import pytest
 import torch
+from einops import rearrange
 
 from diffusion_course import TrainConfig, Trainer, exercises
 from diffusion_course.exercises import basics, core, denoising, teams
@@ -20,7 +21,8 @@ WRONG = {
     "03.unet_receptive_fields": lambda blocks, levels: [3 + 4 * blocks * (level + 1) for level in range(levels)],
     "03.cell_size": 16,
     "04.tokens": lambda size, patch: size // patch,
-    "04.attention": lambda q, k: (q @ k.transpose(-1, -2)).softmax(-1),  # forgot 1 / sqrt(d)
+    "04.patchify": lambda x, p: x.flatten(2).transpose(1, 2).reshape(x.shape[0], -1, p * p * x.shape[1]),  # pixels
+    "04.attend": lambda attn, v: (attn @ v).mean(1),  # the heads averaged, not side by side
     "05.patch_cost": 4,
     "05.equal_flop_steps": lambda steps, a, b: steps * b / a,  # the ratio upside down
     "05.standard_error": lambda p, n: p * (1 - p) / n,  # forgot the square root
@@ -36,6 +38,7 @@ WRONG = {
     "09.kl": lambda m, lv: (m ** 2 + lv.exp()).sum(dim=(1, 2, 3)),  # half a formula
     "09.scale": lambda z: z.std(),  # the standard deviation, not its inverse
     "09.walk": lambda a, b, stops: torch.stack([a] * stops),  # never leaves z_a
+    "09.dusty_sketch": lambda e, d, s, x0, t, noise: d(s.q_sample(e(x0), t, 0 * noise)),  # no dust
     "10.committed_step": lambda agree, share: 0,  # always the first step
     "10.spread": lambda finals: finals.var(dim=0).mean(dim=1),  # the variance, not the standard deviation
     "10.put_back": lambda x_prev, x0, known, t_prev, eps, alpha_bar: x_prev,  # nothing put back
@@ -62,6 +65,12 @@ NAMED_MISTAKES = [  # (exercise, a typical wrong answer, words the checker must 
     ("09.kl", lambda m, lv: (m ** 2 + lv.exp() - 1 - lv).sum(dim=(1, 2, 3)), "1/2 is missing"),
     ("09.kl", lambda m, lv: 0.5 * (m ** 2 + lv.exp() - 1 - lv).mean(dim=(1, 2, 3)), "instead of their sum"),
     ("09.kl", lambda m, lv: 0.5 * (m ** 2 + lv.exp() - lv).sum(dim=(1, 2, 3)), "- 1 is missing"),
+    ("04.patchify", lambda x, p: rearrange(x, "b c (h p1) (w p2) -> b (h w) (c p1 p2)", p1=p, p2=p), "colour's pixels"),
+    ("04.patchify", lambda x, p: rearrange(x, "b c (h p1) (w p2) -> b (w h) (p1 p2 c)", p1=p, p2=p), "(w h)"),
+    ("04.attend", lambda a, v: rearrange(a.transpose(-1, -2) @ v, "b h n d -> b n (h d)"), "transposed weights"),
+    ("04.attend", lambda a, v: rearrange(a @ v, "b h n d -> b n (d h)"), "interleaved"),
+    ("09.dusty_sketch", lambda e, d, s, x, t, n: d(n), "the sketch is missing"),
+    ("09.dusty_sketch", lambda e, d, s, x, t, n: d(e(x)), "the dust is missing"),
     ("09.scale", lambda z: z.std(), "not its inverse"),
     ("09.scale", lambda z: 1 / z.var(), "variance"),
     ("09.walk", lambda a, b, s: exercises.solution("09.walk", show=False)(b, a, s), "backwards"),
@@ -226,6 +235,10 @@ def test_08_scoreboard_figures_read_the_bench_words_section(capsys):
     assert "Team CNN, CLIP × 30" in capsys.readouterr().out and "Team CNN, CFG × 7.5" not in rows
     verdict = scoreboard.compare_teams(words, "cfg")  # the made-up CNN is 5 points ahead: within the noise of 64
     assert "no clear winner" in verdict and "Team CNN on 0, Team Transformers on 0, neither on 5" in verdict
+    flipped = scoreboard.compare_teams(words, "cfg", teams=("Team Transformers", "Team CNN"))  # a pair, named
+    assert flipped.startswith("CFG: Team Transformers") and "a difference of +5 points" in flipped
+    assert "nothing to compare" in scoreboard.compare_teams(words, "cfg", teams=("Team CNN", "Team Sketch"))
+    assert "nothing to compare" in scoreboard.compare_relations(words, teams=("Team Sketch", "Team CNN"))[0]
     for c in words["scores"]:  # with 4096 drawings a cell, the same 5 points are far beyond the noise
         c["n"] = 4096
     assert "Team CNN composes better" in scoreboard.compare_teams(words, "cfg")
@@ -313,3 +326,12 @@ def test_10_cost_table_prints_what_the_looking_cost(capsys):
     assert "270 MB; within the 100 MB budget annotate keeps every 3 step(s)" in out
     plotting.cost_table(cost | {"budget_stride_all_taps": None})
     assert "not even one step" in capsys.readouterr().out
+
+
+def test_an_unanswered_stub_is_told_to_write_its_function_without_the_hint(capsys):
+    assert exercises.check("10.committed_step", lambda agree, share: None) is False
+    out = capsys.readouterr().out
+    assert "write it and run the cell again" in out and "backward" not in out
+    first_case_only = showing_exercises._commit_cases()[0][0]  # a function that answers some runs and not others
+    assert exercises.check("10.committed_step", lambda a, s: None if a.equal(first_case_only) else 0) is False
+    assert "backward" in capsys.readouterr().out

@@ -26,8 +26,8 @@ def test_the_readme_quality_table_matches_the_bench_results():
 def test_the_readme_composition_table_matches_the_bench_results():
     w = bench.load_results()["words"]
     readme = (ROOT / "README.md").read_text()
-    rows = re.findall(r"^\| (Team CNN|Team Transformers) \| (classifier-free|CLIP) \| ([\d.]+) \| (\d+)% \| (\d+)% \| "
-                      r"(\d+)% \| ([\d.]+) \|$", readme, re.M)
+    rows = re.findall(r"^\| (Team CNN|Team Transformers|Team CNN in the sketchbook) \| (classifier-free|CLIP) \| "
+                      r"([\d.]+) \| (\d+)% \| (\d+)% \| (\d+)% \| ([\d.]+) \|$", readme, re.M)
     assert len(rows) == sum(len(w[k]) for k in ("best", "best_clip")) >= 2
     for team, kind, scale, comp, worst, rec, div in rows:
         b = w["best" if kind == "classifier-free" else "best_clip"][team]
@@ -51,10 +51,11 @@ def test_the_readme_composition_prose_matches_the_bench_results():
 
 def test_the_readme_claims_about_the_teams_match_the_bench_results():
     """The two claims of the story, as the README states them: the whole picture's relations (near/far and left/right)
-    per team at its best scale of classifier-free guidance, and the step at which each team in the sketchbook
-    settles its layout, each figure as the bench measured it and the verdicts as the scoreboard and showing say."""
+    per team at its best scale of classifier-free guidance (Team CNN on pixels, and Team CNN in the same sketchbook as
+    Team Transformers), and the step at which each team in the sketchbook settles its layout, each figure as the bench
+    measured it and the verdicts as the scoreboard and showing say."""
     from diffusion_course.judging import scoreboard
-    from diffusion_course.lessons import showing
+    from diffusion_course.lessons import composition, showing
 
     r = bench.load_results()
     w, shown = r["words"], r["showing"]
@@ -73,6 +74,43 @@ def test_the_readme_claims_about_the_teams_match_the_bench_results():
     for name, team in zip(showing.CLAIM, ("Team CNN", "Team Transformers")):
         assert int(settles[team]) == shown["teams"][name]["commitment"]["step"]["layout"]
     assert ("within the noise" in shown["verdict"]) == ("within the noise of when the layout settles" in readme)
+    sketch = re.findall(r"Team CNN that listens in the sketchbook \(`latent-unet-words`[^)]*\) reads the whole "
+                        r"picture's relations as said in (\d+) % of its drawings against Team Transformers' (\d+) %",
+                        readme)
+    assert len(sketch) == 1
+    for team, quoted in zip(composition.SKETCHBOOK_PAIR, sketch[0]):
+        rate, _ = scoreboard.relation_rate(w["scores"], team, "cfg", w["best"][team]["scale"], scoreboard.WHOLE_PICTURE)
+        assert int(quoted) == round(100 * rate)
+    said = scoreboard.compare_relations(w, teams=composition.SKETCHBOOK_PAIR)[0]
+    assert ("no clear winner" in said) == ("no clear winner in the same sketchbook" in readme)
+
+
+def test_the_readme_race_in_the_sketchbook_matches_the_bench_results():
+    """Notebook 05's head-to-head as the README states it: both teams at 10 CPU minutes (read off their probe curves,
+    with the verdict the notebook computes) and the finished models as the quality table read them."""
+    from diffusion_course.judging import scoreboard
+
+    r = bench.load_results()
+    h, q = r["head_to_head"], r["quality"]
+    cnn, trf = bench.TEAMS
+    readme = (ROOT / "README.md").read_text()
+    early = re.findall(r"At 10 CPU minutes of training Team CNN draws (\d+) % recognisable scenes and Team "
+                       r"Transformers (\d+) %, (a lead beyond|within) the noise", readme)
+    assert len(early) == 1
+    row, = [row for row in h["equal_budget"] if row["budget"] == "10 CPU minutes"]
+    a, b = row[cnn]["recognisable_rate"], row[trf]["recognisable_rate"]
+    assert (int(early[0][0]), int(early[0][1])) == (round(100 * a), round(100 * b))
+    who = scoreboard.leader(*scoreboard.difference(a, h["probe_images"], b, h["probe_images"]), cnn, trf)
+    assert (early[0][2] == "a lead beyond") == (who == cnn)
+    late = re.findall(r"trained ([\d.]+)× as long in minutes, reads (\d+) % against Team CNN's (\d+) %", readme)
+    assert len(late) == 1
+    times, t_rate, c_rate = late[0]
+    assert times == f"{h['teams'][trf]['train_cpu_minutes'] / h['teams'][cnn]['train_cpu_minutes']:.1f}"
+    assert int(t_rate) == round(100 * q[trf]["recognisable_rate"])
+    assert int(c_rate) == round(100 * q[cnn]["recognisable_rate"])
+    gap = scoreboard.difference(q[cnn]["recognisable_rate"], q[cnn]["images"], q[trf]["recognisable_rate"],
+                                q[trf]["images"])
+    assert ("ahead beyond the noise by the judge" in readme) == (scoreboard.leader(*gap, cnn, trf) == trf)
 
 
 def test_the_readme_tables_of_notebook_06_match_the_bench_results():

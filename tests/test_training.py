@@ -66,6 +66,11 @@ def test_resume_continues_exactly(tmp_path, pool):
         assert torch.allclose(a, b, atol=1e-6)
 
 
+def test_checkpoint_every_zero_saves_only_when_the_run_ends(tmp_path, pool):
+    tr = Trainer(TINY, cfg(checkpoint_every=0), run_dir=tmp_path / "run", pool=pool, progress=False).run(steps=3)
+    assert tr.step == 3 and Trainer(TINY, cfg(), run_dir=tmp_path / "run", pool=pool, progress=False).step == 3
+
+
 def test_a_step_interrupted_midway_leaves_no_trace_and_the_run_resumes_exactly(tmp_path, pool, monkeypatch):
     """Ctrl-C (or a copy of a distributed run dying) in the middle of a step: the state saved on the way out
     is the state after the last whole step, generator included."""

@@ -9,12 +9,13 @@ import itertools
 import time
 
 from .. import scenes, shipped
+from ..config import TRAIN_PRESETS
 from ..diffusion import checkpoints
 from ..judging import calibration, metrics
 from ..models import build
 from ..sketchbook import latent
 from .sizes import FULL, TEAMS, Sizes
-from .speed import bench_sampling
+from .speed import bench_sampling, bench_training
 
 
 def bench_quality(sizes: Sizes = FULL) -> dict:
@@ -60,13 +61,22 @@ def curve_at(curve: list[dict], step: float, key: str, max_gap: int = 1000):
     return None
 
 
+def bench_head_to_head(sizes: Sizes = FULL) -> dict:
+    """The head-to-head (notebook 05, ``bench --only head_to_head``): each team's training step measured on its own
+    recipe, then ``bench_teams``."""
+    training = {name: bench_training(name, sizes.team_batch or TRAIN_PRESETS[name].batch_size, sizes.team_reps,
+                                     "auto") for name in TEAMS}
+    return bench_teams(training, sizes)
+
+
 def bench_teams(training: dict[str, dict], sizes: Sizes = FULL) -> dict:
-    """Team CNN vs Team Transformers: every shipped denoiser's size, cost, speed and quality
-    curve, then both at equal budgets. ``training`` holds each preset's measured train step."""
+    """Team CNN vs Team Transformers (``TEAMS``): each shipped denoiser's size, cost, speed and quality curve, then
+    both at equal budgets. ``training`` holds each preset's measured train step."""
     teams = {}
     try:
         judge = checkpoints.load_pretrained("judge", "cpu")
-        probe = metrics.probe(judge, n=sizes.probe_images, steps=sizes.steps)
+        probe = metrics.probe(judge, n=sizes.probe_images, steps=sizes.steps,
+                              draw=lambda model, n, steps, seed: latent.draw(model, n, steps=steps, seed=seed))
     except shipped.CheckpointError as e:
         return {"teams": {name: {"team": team, "skipped": str(e)} for name, team in TEAMS.items()}, "equal_budget": []}
     for name, team in TEAMS.items():

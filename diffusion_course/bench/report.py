@@ -121,10 +121,12 @@ def head_to_head_markdown(h: dict) -> list[str]:
                  + " | ".join(pct(t["curve"][-1]["recognisable_rate"])
                                                              for t in ready.values()) + " |")
     if h["equal_budget"]:
-        lines += ["", f"At an equal training budget (quality read off each card's probe curve; the final models "
-                      f"read by today's judge v{h.get('judge', 1)}, the probes during training by the judge of their "
-                      "day, marked †: judge v1 flattered Team Transformers, so a † figure is not comparable with an "
-                      "unmarked one):", "",
+        now = h.get("judge", 1)
+        older = any(row[k].get("judge") not in (None, now) for row in h["equal_budget"] for k in ready)
+        read = (f"the final models read by today's judge v{now}, the probes during training by the judge of their "
+                "day, marked †: a † figure is not comparable with an unmarked one" if older else
+                f"every probe, during training and of the final models, read by judge v{now}")
+        lines += ["", f"At an equal training budget (quality read off each card's probe curve; {read}):", "",
                   "| budget | " + " | ".join(f"{t['team']}: step, recognisable, Fréchet"
                                          for t in ready.values()) + " |",
                   "|---" * (len(ready) + 1) + "|"]

@@ -5,6 +5,7 @@ results of ``bench.words``.
 from __future__ import annotations
 
 from ..judging.scoreboard import best_spans, compare_relations, compare_teams, span
+from ..lessons.composition import SKETCHBOOK_PAIR
 
 
 def clip_markdown(c: dict) -> list[str]:
@@ -46,9 +47,13 @@ def words_markdown(w: dict) -> list[str]:
                          f"over the prompts it drew (worst: {b['worst_composition']:.0%} on {b['worst_prompt']!r}), "
                          f"{among} among its recognisable drawings, recognisable "
                          f"{b['recognisable']:.0%}, diversity {b['diversity']:.2f}.")
-    lines += ["", compare_teams(w)]
+    pairs = [None, *([SKETCHBOOK_PAIR] if set(SKETCHBOOK_PAIR) <= set(w["best"]) else [])]
+    lines += ["", *(compare_teams(w, teams=pair) for pair in pairs)]
     if any("relations" in s for s in w["scores"]):  # (results measured before relations were read lack them)
-        lines += ["", "Relation by relation, each team at its best classifier-free scale (a rate: the share of "
-                      "drawings, over the prompts that state the relation, that are recognisable and show it as said):",
-                  "", *(f"- {line}" for line in compare_relations(w))]
+        for pair in pairs:
+            a, b = pair or list(w["best"])[:2]
+            lines += ["", f"Relation by relation, {a} against {b}, each at its best classifier-free scale (a rate: "
+                          "the share of drawings, over the prompts that state the relation, that are recognisable "
+                          "and show it as said):", "", *(f"- {line}" for line in compare_relations(w, teams=pair))]
+    lines += [f"\n{rows}: measured later, {how}." for rows, how in w.get("rows_measured_later", {}).items()]
     return lines

@@ -16,7 +16,6 @@ from pathlib import Path
 import torch
 
 from .. import shipped
-from ..config import TRAIN_PRESETS
 from ..diffusion import checkpoints
 from ..models import build
 from . import report
@@ -30,15 +29,16 @@ from .lessons import (
     bench_sketchbook,
     bench_stepping,
 )
-from .quality import bench_quality, bench_teams
-from .sizes import FULL, QUICK, TEAMS
+from .quality import bench_head_to_head, bench_quality
+from .sizes import FULL, QUICK
 from .speed import bench_annotation, bench_sampling, bench_training, matmul_peak
 from .words import bench_clip, bench_words
 
 # sections that ``bench --only NAME`` can re-measure into an existing results file
 SECTIONS = {"quality": bench_quality, "clip": bench_clip, "words": bench_words, "showing": bench_showing,
             "sketchbook": bench_sketchbook, "stepping": bench_stepping, "drawing": bench_drawing,
-            "collapse": bench_collapse, "budgets": bench_budgets, "levers": bench_levers}
+            "collapse": bench_collapse, "budgets": bench_budgets, "levers": bench_levers,
+            "head_to_head": bench_head_to_head}
 
 
 def run(quick: bool = False) -> dict:
@@ -60,8 +60,6 @@ def run(quick: bool = False) -> dict:
         "quick": quick,
         "matmul_peak_gflops": {"fp32": peak32, "bf16": peak16},
         "training": [bench_training("unet-scenes", sizes.train_batch, sizes.train_reps, p) for p in ("fp32", "bf16")],
-        "training_per_team": {name: bench_training(name, sizes.team_batch or TRAIN_PRESETS[name].batch_size,
-                                                   sizes.team_reps, "auto") for name in TEAMS},
         "sampling": {"model": source, **bench_sampling(model, sizes.images, sizes.steps, sizes.reps)},
         "annotation": bench_annotation(model, sizes.images, sizes.steps, sizes.reps),
         "quality": bench_quality(sizes),
@@ -75,7 +73,7 @@ def run(quick: bool = False) -> dict:
         "budgets": bench_budgets(sizes),
         "levers": bench_levers(sizes),
     }
-    results["head_to_head"] = bench_teams(results["training_per_team"], sizes)
+    results["head_to_head"] = bench_head_to_head(sizes)
     for tr in results["training"]:
         peak = peak16 if tr["precision"] != "fp32" else peak32
         tr["fraction_of_peak"] = tr["gflops"] / peak

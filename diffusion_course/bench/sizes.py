@@ -1,5 +1,5 @@
 """How much each benchmark measurement does: ``Sizes``, with ``FULL`` (the shipped results) and ``QUICK``
-(``bench --quick``, for CI); and the shipped ``TEAMS`` that the head-to-head sets side by side.
+(``bench --quick``, for CI); and the shipped ``TEAMS`` that the head-to-head (notebook 05) sets side by side.
 """
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from ..judging import metrics
 from ..lessons import budgets
 from ..lessons import levers as levers_mod  # (a field below is named levers)
 
-TEAMS = {"unet-scenes": "Team CNN", "dit-scenes": "Team Transformers"}
+# the head-to-head's two teams live in the same space, the sketchbook, learned the same scene world under the same
+# recipe's keys (each its own steps and warm-up), and were probed during training by the same judge
+TEAMS = {"latent-unet": "Team CNN", "latent-dit": "Team Transformers"}
 
 
 @dataclass(frozen=True)

@@ -7,15 +7,19 @@ several repetitions, or repetitions in turn where two timings are compared as a 
 """
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 
 from .. import scenes
-from ..config import TrainConfig
-from ..diffusion import guidance
+from ..config import PRESETS, TRAIN_PRESETS, TrainConfig
+from ..diffusion import checkpoints, guidance
 from ..diffusion.cost import alternate, count_flops, fastest, forward_flops
 from ..diffusion.samplers import sample
 from ..diffusion.training import Trainer
 from ..looking.trace import MB, annotate
+from ..pools import LatentPool
+from ..sketchbook import latent
 from ..words import clip
 
 
@@ -27,9 +31,14 @@ def matmul_peak(dtype: torch.dtype = torch.float32, n: int = 1024, reps: int = 5
 
 
 def bench_training(preset: str, batch: int, steps: int, precision: str) -> dict:
-    """One training step of ``preset`` at ``batch`` and ``precision``: FLOPs, and the fastest of ``steps``."""
+    """One training step of ``preset``'s own recipe at ``batch`` and ``precision``: FLOPs, and the fastest of
+    ``steps``. A latent model trains on scenes encoded once into its sketchbook, as its training run does."""
     pool = scenes.ScenePool(max(256, batch), seed=0)
-    tr = Trainer(preset, TrainConfig(batch_size=batch, precision=precision), pool=pool, progress=False)
+    if getattr(PRESETS[preset], "autoencoder", ""):
+        pool = LatentPool(pool, checkpoints.autoencoder_of(PRESETS[preset]), progress=False)
+    recipe = dataclasses.replace(TRAIN_PRESETS.get(preset, TrainConfig()), batch_size=batch, precision=precision,
+                                 init_from="")
+    tr = Trainer(preset, recipe, pool=pool, progress=False)
     flops = count_flops(tr.train_step)  # forward + backward of one step
     t = fastest(tr.train_step, steps, warmup=1)
     return {"preset": preset, "batch": batch, "precision": str(tr.autocast_dtype or "fp32"),
@@ -38,10 +47,11 @@ def bench_training(preset: str, batch: int, steps: int, precision: str) -> dict:
 
 
 def bench_sampling(model, n: int, steps: int, reps: int) -> dict:
-    """DDIM-``steps`` of ``n`` images: the fastest of ``reps``, and the FLOPs of a forward pass of the batch."""
+    """DDIM-``steps`` of ``n`` pictures (a latent model's painted by its decoder, which the time includes): the
+    fastest of ``reps``, and the FLOPs of a forward pass of the denoiser on the batch."""
     model = model.cpu().eval()
     flops_forward = forward_flops(model, n)
-    t = fastest(lambda: sample(model, n, steps=steps, seed=0), reps, warmup=1)
+    t = fastest(lambda: latent.draw(model, n, steps=steps, seed=0), reps, warmup=1)
     return {"images": n, "steps": steps, "seconds": t, "gflop_per_forward": flops_forward / 1e9,  # the whole batch
             "gflops": flops_forward * steps / t / 1e9}
 

@@ -53,7 +53,7 @@ class TrainConfig:
     pool_size: int = 20000  # scenes drawn once and cached for training
     seed: int = 0
     precision: str = "auto"  # "fp32" | "bf16" | "auto" (bf16 only where the CPU does it natively)
-    checkpoint_every: int = 250  # steps
+    checkpoint_every: int = 250  # steps (0: only when the run ends)
     # models that listen (context_dim > 0): each scene's caption in a fresh phrasing, replaced by the
     # empty caption this often so that one model is both conditional and unconditional (Ho & Salimans 2022)
     cond_dropout: float = 0.15

@@ -265,7 +265,7 @@ class Trainer:
                     bar.set_postfix(loss=f"{mean_tail(self.losses, 50):.4f}")
                 if self.probe and self.probe_every and self.step % self.probe_every == 0 and self.world.main:
                     self.measure()
-                if self.step % self.cfg.checkpoint_every == 0:
+                if self.cfg.checkpoint_every and self.step % self.cfg.checkpoint_every == 0:  # (0: at the end only)
                     self.save_state()
         finally:
             bar.close()

@@ -45,7 +45,8 @@ def _check_06_template(fn) -> bool:
                       lambda x: x.median(dim=0).values,
                   "one of the fitting pictures (the template cannot choose: it is not told which)": lambda x: x[0],
                   "a mean over the wrong axis (average over the pictures, dim 0)": lambda x: x.mean(dim=1)},
-        right="the template's picture is the average of everything that fits: the blur you saw.")
+        right="your picture matches the best constant picture (found here by gradient descent) on all 3 cases: the "
+              "blur you saw.")
 
 
 # ----------------------------------------------------------------------------- 06 twins

@@ -90,18 +90,22 @@ def _as_step(value) -> int | None:
 @exercise("10.committed_step", _sol_10_committed_step)
 def _check_10_committed_step(fn) -> bool:
     name = "10.committed_step"
-    for agree, share in _commit_cases():
+    cases = _commit_cases()
+    try:
+        answers = [_as_step(fn(agree.clone(), share)) for agree, share in cases]
+    except (TypeError, ValueError, RuntimeError):
+        return report(False, f"{name}: answer with a step number (an int), or None when no step qualifies")
+    if all(a is None for a in answers):  # the stub, not written yet: no hint that gives the answer away
+        print(f"⏳ {name}: your function returns None — write it and run the cell again.")
+        return False
+    for (agree, share), got in zip(cases, answers):
         want = _reference_committed_step(agree, share)
-        try:
-            got = _as_step(fn(agree.clone(), share))
-        except (TypeError, ValueError, RuntimeError):
-            return report(False, f"{name}: answer with a step number (an int), or None when no step qualifies")
         if got == want:
             continue
-        if got is None and want is not None:  # not written yet, or agreement carried forward from step 0
-            print(f"⏳ {name}: your function returns None for a run that does commit — write it and run the cell "
-                  "again; if you have, carry the agreement backward from the last step: a sample has settled at "
-                  "step s when it agrees at s and at every step *after* it, not at every step up to s.")
+        if got is None and want is not None:  # agreement carried forward from step 0 never holds
+            print(f"⏳ {name}: your function returns None for a run that does commit: carry the agreement backward "
+                  "from the last step: a sample has settled at step s when it agrees at s and at every step *after* "
+                  "it, not at every step up to s.")
             return False
         for what, wrong in _commit_mistakes().items():
             if got == wrong(agree, share):

@@ -1,12 +1,15 @@
 """Exercises of notebook 09 (the latent sketchbook): the KL term of the autoencoder's loss (checked against
 ``Posterior.kl``, the closed form), the scale factor that gives the latents unit variance (against
-``Autoencoder.set_scale``'s rule, recomputed on the case), and a walk between two latents (against
-``torch.lerp``)."""
+``Autoencoder.set_scale``'s rule, recomputed on the case), a walk between two latents (against
+``torch.lerp``), and a drawing dusted in the sketchbook (encoded, dusted by ``q(z_t | z_0)``, painted; against the
+same steps on an untrained autoencoder)."""
 from __future__ import annotations
 
 import torch
 
-from ..models.autoencoder import Posterior
+from ..config import AutoencoderConfig
+from ..models.autoencoder import Autoencoder, Posterior
+from ..schedules import cosine
 from .core import check_function, exercise
 
 # ----------------------------------------------------------------------------- 09 the KL term
@@ -107,3 +110,42 @@ def _check_09_walk(fn) -> bool:
                   "the last stop is left out (as range() does)": lambda a, b, s: torch.stack(
                       [torch.lerp(a, b, i / s) for i in range(s)])},
         right="your walk starts at z_a, ends at z_b and moves in equal steps.")
+
+
+# ----------------------------------------------------------------------------- 09 dust in the sketchbook
+
+def _sol_09_dusty():
+    def my_dusty_sketch(encode, decode, schedule, x0, t, noise):
+        z0 = encode(x0)  # the clean sketch
+        z_t = schedule.q_sample(z0, t, noise)  # dusted in the sketchbook: sqrt(alpha_bar) z0 + sqrt(1 - alpha_bar) eps
+        return decode(z_t)  # painted
+    return my_dusty_sketch
+
+
+def _dusty_cases():
+    """(encode, decode, schedule, x0, t, noise) on a small untrained autoencoder (what is checked is the order of
+    the steps, not the painting), at several steps."""
+    with torch.random.fork_rng(devices=[]):  # building initialises weights: leave the learner's RNG alone
+        torch.manual_seed(0)
+        ae = Autoencoder(AutoencoderConfig()).eval()
+    g = torch.Generator().manual_seed(31)
+    x0 = torch.rand(3, *ae.image_shape, generator=g) * 2 - 1
+    noise = torch.randn(3, *ae.latent_shape, generator=g)
+    schedule = cosine(1000)
+
+    def case(t):
+        return lambda: (torch.no_grad()(ae.encode), torch.no_grad()(ae.decode), schedule, x0, torch.tensor(t), noise)
+    return [case([100, 500, 900]), case([999, 999, 999]), case([0, 300, 700])]
+
+
+@exercise("09.dusty_sketch", _sol_09_dusty)
+def _check_09_dusty(fn) -> bool:
+    return check_function(
+        "09.dusty_sketch", fn, _sol_09_dusty(), _dusty_cases(),
+        hint="encode the pictures into sketches, dust the sketches with schedule.q_sample(z0, t, noise), then "
+             "paint them with decode",
+        mistakes={"the clean sketch painted: the dust is missing": lambda e, d, s, x, t, n: d(e(x)),
+                  "the dust is added but the sketch is not shrunk by √ᾱ_t (q_sample does both)":
+                      lambda e, d, s, x, t, n: d(e(x) + (1 - s.alpha_bar[t]).sqrt()[:, None, None, None].float() * n),
+                  "the noise alone painted: the sketch is missing": lambda e, d, s, x, t, n: d(n)},
+        right="your sketches are encoded, dusted and painted in that order.")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import torch
+from einops import rearrange
 
 from .. import config
 from ..models import build
@@ -121,30 +122,59 @@ def _check_04_tokens(fn) -> bool:
                                      "the pixels in one piece, not the number of pieces": lambda s, p: p * p})
 
 
-def _sol_04_attention():
-    def my_attention(q, k):
-        d = q.shape[-1]
-        return torch.softmax(q @ k.transpose(-1, -2) / d ** 0.5, dim=-1)
-    return my_attention
+def _sol_04_patchify():
+    def my_patchify(x, patch):
+        return rearrange(x, "b c (h p1) (w p2) -> b (h w) (p1 p2 c)", p1=patch, p2=patch)  # pieces row by row
+    return my_patchify
 
 
-def _qk_cases():
+def _cut(pieces: str):
+    """patchify with the pieces laid out as ``pieces`` (a typical slip)."""
+    return lambda x, p: rearrange(x, f"b c (h p1) (w p2) -> {pieces}", p1=p, p2=p)
+
+
+def _images():
+    g = torch.Generator().manual_seed(3)
+    return [(torch.randn(2, 3, 8, 8, generator=g), 2), (torch.randn(1, 3, 12, 12, generator=g), 4),
+            (torch.randn(1, 4, 8, 8, generator=g), 1)]
+
+
+@exercise("04.patchify", _sol_04_patchify)
+def _check_04_patchify(fn) -> bool:
+    return check_function("04.patchify", fn, _sol_04_patchify(), _images(),
+                           "cut H and W into (h p1) and (w p2); the pieces run row by row (h w), and each piece lists "
+                           "its pixels row by row with the colours of a pixel together (p1 p2 c)",
+                           mistakes={"each piece lists a colour's pixels, then the next colour's (c p1 p2); the model "
+                                     "keeps a pixel's colours together (p1 p2 c)": _cut("b (h w) (c p1 p2)"),
+                                     "the pieces run column by column (w h); the model reads them row by row (h w)":
+                                         _cut("b (w h) (p1 p2 c)"),
+                                     "inside a piece the pixels run column by column (p2 p1)":
+                                         _cut("b (h w) (p2 p1 c)")})
+
+
+def _sol_04_attend():
+    def my_attend(attn, v):
+        return rearrange(attn @ v, "b heads n d -> b n (heads d)")  # each query's mean of the values
+    return my_attend
+
+
+def _attn_v_cases():
     g = torch.Generator().manual_seed(4)
-    return [(torch.randn(2, 4, n, d, generator=g), torch.randn(2, 4, n, d, generator=g)) for n, d in ((16, 8), (9, 32))]
+    return [(torch.randn(2, 4, n, n, generator=g).softmax(-1), torch.randn(2, 4, n, d, generator=g))
+            for n, d in ((16, 8), (9, 32))]
 
 
-@exercise("04.attention", _sol_04_attention)
-def _check_04_attention(fn) -> bool:
-    return check_function("04.attention", fn, _sol_04_attention(), _qk_cases(),
-                           "scores q k^T divided by sqrt(d), then a softmax over the keys (the last axis)",
-                           mistakes={"the scores are not divided by sqrt(d)":
-                                         lambda q, k: (q @ k.transpose(-1, -2)).softmax(-1),
-                                     "the scores are divided by d, not by its square root":
-                                         lambda q, k: (q @ k.transpose(-1, -2) / q.shape[-1]).softmax(-1),
-                                     "the softmax runs over the queries (axis -2), so columns sum to 1, not rows":
-                                         lambda q, k: (q @ k.transpose(-1, -2) / q.shape[-1] ** 0.5).softmax(-2),
-                                     "q and k are swapped (k qᵀ): that is the transposed score matrix":
-                                         lambda q, k: (k @ q.transpose(-1, -2) / q.shape[-1] ** 0.5).softmax(-1)})
+@exercise("04.attend", _sol_04_attend)
+def _check_04_attend(fn) -> bool:
+    return check_function("04.attend", fn, _sol_04_attend(), _attn_v_cases(),
+                           "each query's row of attention weights the values: attn @ v (B, heads, N, d), then the "
+                           "heads side by side in each token: (B, N, heads · d)",
+                           mistakes={"the transposed weights (attnᵀ @ v): a row of attn is one query's shares over "
+                                     "the keys, so attn @ v":
+                                         lambda a, v: rearrange(a.transpose(-1, -2) @ v, "b h n d -> b n (h d)"),
+                                     "the heads are interleaved (d heads); the model puts head 0's numbers first, "
+                                     "then head 1's: (heads d)":
+                                         lambda a, v: rearrange(a @ v, "b h n d -> b n (d h)")})
 
 
 # ----------------------------------------------------------------------------- 05 the challenge

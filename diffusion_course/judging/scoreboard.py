@@ -80,14 +80,22 @@ def best_spans(scores: list[dict], team: str, kind: str, best: dict) -> tuple[st
     return span(best["composition"], n), span(*among_recognisable(best | {"n": n}))
 
 
-def compare_teams(words: dict, kind: str = "cfg") -> str:
-    """The verdict of ``bench``'s words results on one kind of guidance, in one line: each team at its own best
-    scale (``best`` or ``best_clip``) with its Wilson interval, the difference in mean composition with its 95 %
-    interval (``difference``), and sentence by sentence, which team is ahead beyond the noise of that cell."""
+def pair(best: dict, teams: tuple[str, str] | None) -> tuple[str, str] | None:
+    """The two teams to set side by side: ``teams`` (default: the first two of ``best``), or None where ``best``
+    lacks one of them."""
+    a, b = teams or (list(best)[:2] if len(best) >= 2 else (None, None))
+    return (a, b) if a in best and b in best else None
+
+
+def compare_teams(words: dict, kind: str = "cfg", teams: tuple[str, str] | None = None) -> str:
+    """The verdict of ``bench``'s words results on one kind of guidance, in one line: each of two ``teams``
+    (default: the first two) at its own best scale (``best`` or ``best_clip``) with its Wilson interval, the
+    difference in mean composition with its 95 % interval (``difference``), and sentence by sentence, which team is
+    ahead beyond the noise of that cell."""
     best = words.get("best" if kind == "cfg" else "best_clip", {})
-    if len(best) < 2:
+    if (two := pair(best, teams)) is None:
         return f"{kind.upper()}: only {', '.join(best) or 'no team'} in the benchmark; nothing to compare"
-    a, b = list(best)[:2]
+    a, b = two
     cell = {(c["team"], c["prompt"]): c for c in words["scores"]
             if c["kind"] == kind and c["team"] in best and c["scale"] == best[c["team"]]["scale"]}
     ahead = {a: 0, b: 0, "neither": 0}
@@ -128,16 +136,18 @@ def relation_rate(scores: list[dict], team: str, kind: str, scale: float,
     return (k / n if n else float("nan")), round(n)
 
 
-def compare_relations(words: dict, groups: dict[str, tuple[str, ...]] | None = None, kind: str = "cfg") -> list[str]:
-    """Each team at its own best scale (``best``) on each group of relations (default: the whole picture's, then
-    each relation alone): its rate with the Wilson interval, the gap's Newcombe interval, and who is ahead beyond
-    the noise. One sentence a group; a group neither team's prompts state is left out."""
+def compare_relations(words: dict, groups: dict[str, tuple[str, ...]] | None = None, kind: str = "cfg",
+                      teams: tuple[str, str] | None = None) -> list[str]:
+    """Each of two ``teams`` (default: the first two) at its own best scale (``best``) on each group of relations
+    (default: the whole picture's, then each relation alone): its rate with the Wilson interval, the gap's Newcombe
+    interval, and who is ahead beyond the noise. One sentence a group; a group neither team's prompts state is left
+    out."""
     best = words.get("best" if kind == "cfg" else "best_clip", {})
-    if len(best) < 2:
+    if (two := pair(best, teams)) is None:
         return [f"only {', '.join(best) or 'no team'} in the benchmark; nothing to compare"]
     groups = groups or {"the whole picture (near/far and left/right of the moon)": WHOLE_PICTURE,
                         **{RELATION_WORDS[r]: (r,) for r in RELATION_WORDS}}
-    a, b = list(best)[:2]
+    a, b = two
     out = []
     for name, relations in groups.items():
         (pa, na), (pb, nb) = (relation_rate(words["scores"], t, kind, best[t]["scale"], relations) for t in (a, b))

@@ -43,9 +43,13 @@ from ..sketchbook import latent
 from ..words import clip
 
 # the listening teams trained under the same rules (three stages: 8,000 steps on 20,000 scenes, 4,000 on 100,000,
-# 4,000 on 200,000, a fifth of the captions loose); Team Transformers draws in the sketchbook, where it can draw
+# 4,000 on 200,000, a fifth of the captions loose); Team Transformers draws in the sketchbook, where it can draw, and
+# Team CNN in the sketchbook is its rival in the same space (classifier-free guidance only)
 TEAMS = {"Team CNN": {"cfg": "unet-words", "clip": "unet-scenes"},
-         "Team Transformers": {"cfg": "latent-dit-words", "clip": "latent-dit"}}
+         "Team Transformers": {"cfg": "latent-dit-words", "clip": "latent-dit"},
+         "Team CNN in the sketchbook": {"cfg": "latent-unet-words"}}
+# the pair that lives in the same space: both draw in the sketchbook, so the teams differ only in their networks
+SKETCHBOOK_PAIR = ("Team CNN in the sketchbook", "Team Transformers")
 
 
 @dataclass
@@ -155,6 +159,8 @@ def sweep(judge, words, scales: dict[str, tuple[float, ...]], prompts=scenes.CHA
     out = []
     for team, models in teams.items():
         for kind, kind_scales in scales.items():
+            if kind not in models:  # (a team with no model for this kind of guidance)
+                continue
             try:
                 model = loaded[models[kind]] if models[kind] in loaded else load_pretrained(models[kind], "cpu")
             except CheckpointError:

@@ -119,12 +119,14 @@ def quality_curves(teams: dict, budget: str = "minutes", key: str = "recognisabl
         ys = [p[key] * (100 if key == "recognisable_rate" else 1) for p in t["curve"]]
         judges = [p.get("judge", 1) for p in t["curve"]]
         now = judges[-1]  # the final model, read by today's judge
-        old = [i for i, j in enumerate(judges) if j != now]
-        line, = ax.plot([xs[i] for i in old], [ys[i] for i in old], "o", ms=3,
+        old = [i for i, j in enumerate(judges) if j != now]  # hollow: read in training by an earlier judge
+        line, = ax.plot([xs[i] for i in old], [ys[i] for i in old], "o", ms=3, mfc="none",
                         label=f"{t['team']} ({name}), read in training by judge v{judges[0]}" if old else None)
-        now_pts = [i for i, j in enumerate(judges) if j == now]
-        ax.plot([xs[i] for i in now_pts], [ys[i] for i in now_pts], "*", ms=10, color=line.get_color(),
-                label=f"{t['team']} ({name}), read by today's judge v{now}")
+        probes = [i for i, j in enumerate(judges[:-1]) if j == now]
+        ax.plot([xs[i] for i in probes], [ys[i] for i in probes], "o", ms=3, color=line.get_color(),
+                label=f"{t['team']} ({name}), probed in training by judge v{now}" if probes else None)
+        ax.plot(xs[-1:], ys[-1:], "*", ms=10, color=line.get_color(),
+                label=f"{t['team']} ({name}), the finished model, read here by judge v{now}")
         for i in range(len(xs) - 1):  # probes far apart: dotted, nothing was measured in between
             if judges[i] != judges[i + 1]:
                 continue  # two judges' readings are not one curve

@@ -61,11 +61,14 @@ def attention_heads(x: torch.Tensor, probs: torch.Tensor, query: tuple[int, int]
     return fig
 
 
-def attention_moments(trace, names, moments: dict, query: tuple[int, int], patch: int, image: int = 0):
-    """For one query piece: x0_hat and where each attention tap of ``names`` looks (``Trace.frames``,
-    averaged over heads), at each of ``moments`` ({label: recorded-step index}). Returns the figure."""
+def attention_moments(trace, names, moments: dict, query: tuple[int, int], patch: int | None = None, image: int = 0):
+    """For one query piece: x0_hat (a latent model's painted by its decoder) and where each attention tap of
+    ``names`` looks (``Trace.frames``, averaged over heads), at each of ``moments`` ({label: recorded-step index}).
+    ``patch``: the pixels a piece covers in the picture (default: the picture's side over the token grid's).
+    Returns the figure."""
     maps = {name: trace.frames(name, image, query=query) for name in names}  # (S, side, side) each
-    x0_hat = trace.frames("x0_hat", image)
+    x0_hat = trace.frames("decoded" if trace.decoded is not None else "x0_hat", image)
+    patch = patch or x0_hat.shape[-1] // next(iter(maps.values())).shape[-1]
     fig, axes = plt.subplots(len(moments), len(names) + 1, figsize=(3 * (len(names) + 1), 2.4 * len(moments)),
                              squeeze=False)
     for row, (label, i) in zip(axes, moments.items()):
