@@ -107,6 +107,12 @@ def test_bench_quick_writes_a_valid_results_file(tmp_path):
         for p in row["points"]:  # each reading is at the first step that spends its budget
             assert p["tflop"] >= p["budget"] > p["tflop"] - step and 0 <= p["recognisable_rate"] <= 1
     assert "What makes Team Transformers draw" in md and all(f"| {name} |" in md for name in v["rows"])
+    lv = r["live"]  # the notebooks' live runs, at the quick sizes: 02's own run and 05's race, keyed by notebook
+    assert lv["02_live"]["steps"] == bench.QUICK.live_steps and lv["02_live"]["preset"] == "latent-unet-live"
+    assert lv["02_live_recognisable"] == lv["02_live"]["recognisable_rate"] and lv["images"] == bench.QUICK.live_images
+    flops_leg = lv["05_race"]["equal FLOPs"]
+    assert lv["05_race_leader_recognisable"] == max(t["recognisable_rate"] for t in flops_leg.values())
+    assert lv["05_race_leader"]["team"] in flops_leg and "Live runs" in md and "Live-run goal" in md
     w = r["words"]
     if "skipped" not in w:
         assert w["cfg_cost"]["ratio"] > 0 and w["cfg_ratio"] == w["cfg_cost"]["ratio"]

@@ -69,15 +69,16 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-def test_a_tiny_real_race_agrees_with_its_verdict(one_thread):
-    teams = {"unet-tiny": ("Team CNN", 3e-3), "dit-tiny": ("Team Transformers", 1e-3)}
+@pytest.mark.parametrize("cnn", ["unet-tiny", "latent-unet-tiny"])  # on pixels, and in the sketchbook
+def test_a_tiny_real_race_agrees_with_its_verdict(one_thread, cnn):
+    teams = {cnn: ("Team CNN", 3e-3), "dit-tiny": ("Team Transformers", 1e-3)}
     race = challenge.run(steps=2, n=4, teams=teams, batch_size=4, sampling_steps=2,
                          pool=scenes.ScenePool(32, seed=0, progress=False), real=16, progress=False)
     assert [l.budget for l in race.legs] == ["equal steps", "equal FLOPs"]
     flops = race.flops_per_step
     cheap = min(flops, key=flops.get)
     for l in race.legs:
-        assert {s.team for s in l.scores} == {"Team CNN (unet-tiny)", "Team Transformers (dit-tiny)"}
+        assert {s.team for s in l.scores} == {f"Team CNN ({cnn})", "Team Transformers (dit-tiny)"}
         for s in l.scores:
             assert 0 <= s.recognisable <= 1 and 0 <= s.with_object <= 1 and s.n == 4
             assert race.drawings[l.budget, s.team].shape == (4, 3, 32, 32)

@@ -40,7 +40,7 @@ WRONG = {
     "09.walk": lambda a, b, stops: torch.stack([a] * stops),  # never leaves z_a
     "09.dusty_sketch": lambda e, d, s, x0, t, noise: d(s.q_sample(e(x0), t, 0 * noise)),  # no dust
     "10.committed_step": lambda agree, share: 0,  # always the first step
-    "10.spread": lambda finals: finals.var(dim=0).mean(dim=1),  # the variance, not the standard deviation
+    "10.confidently_wrong": lambda versions, truth, calm, off: 0.0,  # nothing is ever confidently wrong
     "10.put_back": lambda x_prev, x0, known, t_prev, eps, alpha_bar: x_prev,  # nothing put back
 }
 
@@ -74,8 +74,9 @@ NAMED_MISTAKES = [  # (exercise, a typical wrong answer, words the checker must 
     ("09.scale", lambda z: z.std(), "not its inverse"),
     ("09.scale", lambda z: 1 / z.var(), "variance"),
     ("09.walk", lambda a, b, s: exercises.solution("09.walk", show=False)(b, a, s), "backwards"),
-    ("09.walk", lambda a, b, s: exercises.solution("09.walk", show=False)(a, b, s + 2)[1:-1], "ends are left out"),
-    ("06.template", lambda x: x.median(dim=0).values, "median"),
+    ("09.walk", lambda a, b, s: torch.stack([torch.lerp(a, b, float(w)) for w in torch.linspace(0, 1, s)]),
+     "straight line"),
+    ("06.template", lambda x: x.mean(dim=0), "the mean: it minimises"),
     ("06.twins", lambda f, base, factor=0.25: (torch.cdist(f, f).min(1).values < factor * base).float().mean(),
      "its own twin"),
     ("06.memorised", lambda s, t, base, factor=0.25: torch.cdist(s.flatten(1), t.flatten(1)).mean(1) < factor * base,
@@ -107,7 +108,8 @@ NAMED_MISTAKES = [  # (exercise, a typical wrong answer, words the checker must 
     ("08.clip_guide", lambda *case: guidance_exercises._clip_variant(*case, noise_factor=False), "√(1 − ᾱ_t)"),
     ("08.clip_guide", lambda *case: guidance_exercises._clip_variant(*case, through_model=False), "through the model"),
     *[("10.committed_step", wrong, words[:30]) for words, wrong in showing_exercises._commit_mistakes().items()],
-    *[("10.spread", wrong, words[:30]) for words, wrong in showing_exercises._spread_mistakes().items()],
+    *[("10.confidently_wrong", wrong, words[:30])
+      for words, wrong in showing_exercises._confident_mistakes().items()],
     *[("10.put_back", wrong, words[:30]) for words, wrong in showing_exercises._put_back_mistakes().items()],
     *[("08.pick_scale", wrong, words) for wrong, words in zip(guidance_exercises._scale_mistakes().values(),
                                                                 ("floor was not applied", "largest scale",
@@ -306,7 +308,7 @@ def test_10_checkers_leave_the_global_rng_alone(capsys):
     torch.manual_seed(0)
     expected = torch.rand(3)
     torch.manual_seed(0)
-    assert exercises.verify("10.committed_step", "10.spread", "10.put_back")
+    assert exercises.verify("10.committed_step", "10.confidently_wrong", "10.put_back")
     assert torch.equal(torch.rand(3), expected)
 
 

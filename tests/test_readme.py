@@ -85,6 +85,20 @@ def test_the_readme_claims_about_the_teams_match_the_bench_results():
     assert ("no clear winner" in said) == ("no clear winner in the same sketchbook" in readme)
 
 
+def test_the_readme_live_runs_match_the_bench_results():
+    """What a learner's own models draw, as the README states it: notebook 02's live run and 05's race leg at equal
+    FLOPs, from ``bench --only live`` (which runs them as the notebooks do)."""
+    live = bench.load_results()["live"]
+    readme = (ROOT / "README.md").read_text()
+    own = re.findall(r"trained for (\d+) steps in the sketchbook with the learner's own loss \((\d+) s on the "
+                     r"benchmark's machine, encoding the scenes included\), draws (\d+) % recognisable", readme)
+    run = live["02_live"]
+    assert own == [(str(run["steps"]), str(round(run["train_seconds"])), str(round(100 * run["recognisable_rate"])))]
+    race = re.findall(r"at equal FLOPs Team CNN reaches (\d+) % and Team Transformers (\d+) %", readme)
+    leg = {team.split(" (")[0]: s["recognisable_rate"] for team, s in live["05_race"]["equal FLOPs"].items()}
+    assert race == [(str(round(100 * leg["Team CNN"])), str(round(100 * leg["Team Transformers"])))]
+
+
 def test_the_readme_race_in_the_sketchbook_matches_the_bench_results():
     """Notebook 05's head-to-head as the README states it: both teams at 10 CPU minutes (read off their probe curves,
     with the verdict the notebook computes) and the finished models as the quality table read them."""

@@ -75,9 +75,10 @@ def test_budget_subsamples_and_says_so(model, capsys):
     per_step = estimate_bytes_per_step(model, model.tap_names(), 4)
     budget = 3.5 * per_step / MB  # room for 3 recorded steps
     tr = annotate(model, 4, steps=10, seed=0, taps=model.tap_names(), budget_mb=budget)
-    assert "every 4th step" in capsys.readouterr().out
-    assert tr.steps == [0, 4, 8, 9]  # every 4th, plus the last
-    assert tr.meta["every"] == 4
+    # every 4th step and the last would be 4 recorded steps, over the budget: one in 5 and the last is 3
+    assert "one step in 5 and the last (3 of 10)" in capsys.readouterr().out
+    assert tr.steps == [0, 5, 9] and tr.nbytes <= budget * MB
+    assert tr.meta["every"] == 5
     with pytest.raises(MemoryError, match="every='auto'"):
         annotate(model, 4, steps=10, seed=0, taps=model.tap_names(), budget_mb=budget, every=1)
     with pytest.raises(MemoryError, match="even one recorded step"):

@@ -54,6 +54,23 @@ def test_a_few_steps_reduce_the_loss(pool):
     assert last < 0.6 * first, (first, last)
 
 
+def test_a_learners_own_loss_trains_exactly_as_the_trainers_loss(pool):
+    """Notebook 02's course loss (t, then eps, from the trainer's generator; Min-SNR weighted) handed to the trainer
+    as ``loss_fn`` takes the very steps of the trainer's own loss: the same losses and the same weights."""
+    from diffusion_course import exercises
+    own = Trainer(TINY, cfg(), pool=pool, progress=False,
+                  loss_fn=exercises.solution("02.training_loss", show=False)).run(steps=4)
+    builtin = Trainer(TINY, cfg(), pool=pool, progress=False).run(steps=4)
+    assert own.losses == pytest.approx(builtin.losses, rel=1e-5)
+    for a, b in zip(own.ema.parameters(), builtin.ema.parameters()):
+        assert torch.allclose(a, b, atol=1e-6)
+    plain = Trainer(TINY, cfg(), pool=pool, progress=False,
+                    loss_fn=lambda m, x0, g: m(x0, torch.zeros(len(x0), dtype=torch.long)).square().mean()).run(steps=2)
+    assert plain.losses[0] != pytest.approx(builtin.losses[0], rel=1e-3)  # another loss takes other steps
+    with pytest.raises(ValueError, match="unconditional"):
+        Trainer("unet-words-tiny", cfg(), pool=pool, progress=False, loss_fn=lambda m, x0, g: x0.sum())
+
+
 def test_resume_continues_exactly(tmp_path, pool):
     straight = Trainer(TINY, cfg(), pool=pool, progress=False).run(steps=8)
     part = Trainer(TINY, cfg(), run_dir=tmp_path / "run", pool=pool, progress=False).run(steps=4)

@@ -67,6 +67,10 @@ GOALS = {
                         "{:g} TFLOP to 90 % recognisable (Team Transformers)"),
     "budgets_dit_vs_unet": Goal("budgets", "dit_minus_unet_points", 0.0, False,
                                 "{:g} points from Team Transformers to Team CNN at equal training FLOPs"),
+    # the learners' live runs (live.py, challenge.py), 64 drawings each: what a class sees its own models draw
+    "live_02": Goal("live", "02_live_recognisable", 0.5, False, "{:.0%} recognisable after notebook 02's live run"),
+    "live_05": Goal("live", "05_race_leader_recognisable", 0.5, False,
+                    "{:.0%} recognisable for notebook 05's race leader at equal FLOPs"),
 }
 # the goals of each results section, read together
 GOAL_GROUPS = {"sampling": ("ddim_seconds", "ddim_fraction"), "annotation": ("annotation_time", "annotation_memory"),
@@ -75,10 +79,10 @@ GOAL_GROUPS = {"sampling": ("ddim_seconds", "ddim_fraction"), "annotation": ("an
                "words": ("cfg_cost", "composition", "composition_diversity"),
                "sketchbook": ("sketchbook_reconstruction", "sketchbook_quality", "sketchbook_training"),
                "stepping": ("stepping_quality",),
-               "budgets": ("budgets_unet", "budgets_dit", "budgets_dit_vs_unet")}
+               "budgets": ("budgets_unet", "budgets_dit", "budgets_dit_vs_unet"), "live": ("live_02", "live_05")}
 GOAL_TITLES = {"sampling": "DDIM goal", "annotation": "Annotation goal", "clip": "Tiny CLIP goal",
                "words": "Drawing-from-words goal", "sketchbook": "Latent sketchbook goal",
-               "stepping": "Fewer-steps goal", "budgets": "Time-to-quality goal"}
+               "stepping": "Fewer-steps goal", "budgets": "Time-to-quality goal", "live": "Live-run goal"}
 
 
 def goal_line(r: dict, section: str) -> str:

@@ -1,6 +1,7 @@
 """The benchmark's sections measured by the lessons' own modules (``lessons/``), one per notebook experiment:
 showing its work (10), the latent sketchbook (09), fewer steps (02), drawing the scene pool, everyone draws the
-same (06) and time to quality; each reads the shipped judge, or says why it was skipped.
+same (06), time to quality, and the learners' live runs (02, 05); each reads the shipped judge, or says why it was
+skipped.
 """
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ import tempfile
 import time
 from unittest import mock
 
-from .. import scenes, shipped
+from .. import exercises, scenes, shipped
 from ..config import TRAIN_PRESETS
 from ..diffusion import checkpoints
-from ..lessons import budgets, collapse, levers, showing, sketching, stepping
+from ..lessons import budgets, challenge, collapse, levers, live, showing, sketching, stepping
 from .sizes import FULL, Sizes
 
 
@@ -102,3 +103,25 @@ def bench_budgets(sizes: Sizes = FULL) -> dict:
     return {"world": budgets.WORLD, "budgets": list(sizes.budget_tflop), "probe_images": sizes.budget_probe_images,
             "probe_steps": sizes.budget_probe_steps, "judge": judge.config.version, "curves": curves,
             **budgets.goals(curves, *sizes.budget_goal_runs)}
+
+
+def bench_live(sizes: Sizes = FULL) -> dict:
+    """The learners' live runs as the notebooks run them (same presets, recipes, seeds and drawings): notebook 02's
+    U-Net in the sketchbook trained with the course's loss (the one the notebook uses until the learner's passes),
+    and notebook 05's race; keys start with the notebook's number."""
+    try:
+        judge = checkpoints.load_pretrained("judge", "cpu")
+    except shipped.CheckpointError as e:
+        return {"skipped": str(e)}
+    own = live.measure(exercises.solution("02.training_loss", show=False), judge, sizes.live_steps,
+                       sizes.live_images, sizes.live_sampling_steps)
+    race = challenge.run(steps=sizes.race_steps, n=sizes.live_images, sampling_steps=sizes.live_sampling_steps,
+                         seed=0, judge=judge, progress=False)
+    legs = {leg.budget: {s.team: {"steps": s.steps, "tflop": s.flops / 1e12, "recognisable_rate": s.recognisable,
+                                  "with_object": s.with_object} for s in leg.scores} for leg in race.legs}
+    best = max(race.legs[-1].scores, key=lambda s: s.recognisable)  # the equal-FLOPs leg
+    leader = challenge.leader(race.legs[-1])
+    return {"02_live": own, "02_live_recognisable": own["recognisable_rate"], "05_race": legs,
+            "05_race_leader": {"team": best.team, "recognisable_rate": best.recognisable, "budget": "equal FLOPs",
+                               "beats_the_noise": leader is not None},
+            "05_race_leader_recognisable": best.recognisable, "images": sizes.live_images}

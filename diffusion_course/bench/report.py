@@ -14,7 +14,7 @@ PAGE_SECTIONS = (("clip", report_words.clip_markdown), ("words", report_words.wo
                  ("showing", report_lessons.showing_markdown), ("sketchbook", report_lessons.sketchbook_markdown),
                  ("stepping", report_lessons.stepping_markdown), ("drawing", report_lessons.drawing_markdown),
                  ("collapse", report_lessons.collapse_markdown), ("budgets", report_lessons.budgets_markdown),
-                 ("levers", report_lessons.levers_markdown))
+                 ("levers", report_lessons.levers_markdown), ("live", report_lessons.live_markdown))
 
 
 def markdown(r: dict) -> str:

@@ -239,3 +239,22 @@ def showing_markdown(s: dict) -> list[str]:
                   f"{c['model_images']} images would need {c['all_taps_all_steps_mb']:.0f} MB; within the "
                   f"{c['budget_mb']:g} MB budget annotate would keep every {c['budget_stride_all_taps']} step(s)."]
     return lines
+
+
+def live_markdown(v: dict) -> list[str]:
+    """The learners' live runs (notebooks 02 and 05), as the notebooks run them."""
+    if "skipped" in v:
+        return ["", f"Live runs: skipped ({v['skipped']})"]
+    own = v["02_live"]
+    lines = ["", f"Live runs, as the notebooks run them ({v['images']} drawings each, DDIM-{own['sampling_steps']}, "
+                 f"eta 1), on {v.get('machine', 'this machine')}: notebook 02's {own['preset']} in the sketchbook, "
+                 f"{own['steps']} steps of {own['batch']} trained with the course's loss in "
+                 f"{own['train_seconds']:.0f} s ({own['precision']}, the scenes' encoding included), draws "
+                 f"{own['recognisable_rate']:.0%} recognisable. Notebook 05's race:", "",
+             "| budget | team | steps | training TFLOP | recognisable | with an object |", "|---|---|---|---|---|---|"]
+    for budget, teams in v["05_race"].items():
+        lines += [f"| {budget} | {team} | {s['steps']} | {s['tflop']:.2f} | {s['recognisable_rate']:.0%} | "
+                  f"{s['with_object']:.0%} |" for team, s in teams.items()]
+    lead = v["05_race_leader"]
+    return [*lines, "", f"The race's leader at equal FLOPs: {lead['team']}, {lead['recognisable_rate']:.0%} "
+                        f"({'beyond' if lead['beats_the_noise'] else 'within'} the noise)."]

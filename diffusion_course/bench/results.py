@@ -25,6 +25,7 @@ from .lessons import (
     bench_collapse,
     bench_drawing,
     bench_levers,
+    bench_live,
     bench_showing,
     bench_sketchbook,
     bench_stepping,
@@ -38,7 +39,7 @@ from .words import bench_clip, bench_words
 SECTIONS = {"quality": bench_quality, "clip": bench_clip, "words": bench_words, "showing": bench_showing,
             "sketchbook": bench_sketchbook, "stepping": bench_stepping, "drawing": bench_drawing,
             "collapse": bench_collapse, "budgets": bench_budgets, "levers": bench_levers,
-            "head_to_head": bench_head_to_head}
+            "head_to_head": bench_head_to_head, "live": bench_live}
 
 
 def run(quick: bool = False) -> dict:
@@ -72,6 +73,7 @@ def run(quick: bool = False) -> dict:
         "collapse": bench_collapse(sizes),
         "budgets": bench_budgets(sizes),
         "levers": bench_levers(sizes),
+        "live": bench_live(sizes),
     }
     results["head_to_head"] = bench_head_to_head(sizes)
     for tr in results["training"]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from .. import scenes
 from ..judging import metrics
-from ..lessons import budgets
+from ..lessons import budgets, challenge, live
 from ..lessons import levers as levers_mod  # (a field below is named levers)
 
 # the head-to-head's two teams live in the same space, the sketchbook, learned the same scene world under the same
@@ -75,6 +75,11 @@ class Sizes:
     levers: tuple[str, ...] = ("pixel, v", "pixel, patch 4, v", "latent, patch 1", "latent, patch 2",
                                "latent, patch 1 + alignment", "latent, patch 1 + masking", "latent U-Net (Team CNN)")
     levers_tflop: tuple[float, ...] = levers_mod.BUDGETS
+    # the learners' live runs (live.py, challenge.py), as notebooks 02 and 05 run them: None, the recipe's steps
+    live_steps: int | None = None
+    race_steps: int = challenge.STEPS
+    live_images: int = live.DRAWINGS
+    live_sampling_steps: int = live.STEPS
 
 
 FULL = Sizes()
@@ -86,4 +91,5 @@ QUICK = Sizes(matmul=512, train_batch=16, train_reps=2, team_batch=16, team_reps
               drawing_pool=2048, told_images=4, memory_images=8,
               budget_runs=(("unet-tiny", "quick"), ("dit-tiny", "quick")), budget_tflop=(0.05, 0.2),
               budget_probe_images=8, budget_probe_steps=5, budget_goal_runs=("unet-tiny", "dit-tiny"),
-              levers=("tiny", "tiny + masking", "tiny + alignment"), levers_tflop=(0.02, 0.05))
+              levers=("tiny", "tiny + masking", "tiny + alignment"), levers_tflop=(0.02, 0.05),
+              live_steps=10, race_steps=2, live_images=4, live_sampling_steps=5)

@@ -66,6 +66,17 @@ PRESETS: dict[str, object] = {
                                     autoencoder="ae-scenes", cond_dim=64, context_dim=64, context_len=24),
     "latent-unet-tiny": UNetConfig(image_size=8, in_channels=4, channels=(16, 32), blocks=1, attn_levels=(1,),
                                    autoencoder="ae-scenes"),  # for tests and the notebook's live run
+    # notebook 02's live run, trained with the learner's own loss (lessons/live.py): twice latent-unet-tiny's width.
+    # Of short runs in the sketchbook (2,000 steps of 32, 64 drawings judged, fp32), widths 16, 32 and 48 read 16-19,
+    # 20-28 and 16 % recognisable, the shipped latent-unet's shape 17 % in 800 steps. Saying the velocity read a few
+    # points more than the noise (23-28 % against 17 %), within 64 drawings' noise: it says the noise, as notebook 02
+    # teaches (its first guess is "no dust", so its first loss is the mean weight, which the notebook checks)
+    "latent-unet-live": UNetConfig(image_size=8, in_channels=4, channels=(32, 64), blocks=1, attn_levels=(1,),
+                                   autoencoder="ae-scenes"),
+    # notebook 05's live race in the sketchbook: latent-dit's choices (1 x 1 pieces, sine-cosine positions, the
+    # velocity) at a width and depth a live race can afford
+    "latent-dit-live": DiTConfig(image_size=8, in_channels=4, patch=1, width=96, depth=4, positions="sincos",
+                                 prediction="v", autoencoder="ae-scenes"),
 }
 
 TRAIN_PRESETS: dict[str, TrainConfig] = {
@@ -101,6 +112,8 @@ TRAIN_PRESETS: dict[str, TrainConfig] = {
     "unet-64": TrainConfig(steps=20000, lr=1e-3, warmup=500, checkpoint_every=1000),
     "latent-unet": TrainConfig(steps=6000, lr=1e-3, warmup=200),
     "latent-dit": TrainConfig(steps=16000, lr=1e-3, warmup=300, checkpoint_every=500),
+    # notebook 02's live run (lessons/live.py): learning rate 4e-3 read 28 % against 2e-3's 20 % and 6e-3's 23 %
+    "latent-unet-live": TrainConfig(steps=2000, batch_size=32, lr=4e-3, warmup=20, pool_size=2048, checkpoint_every=0),
     # everyone draws the same (notebook 06): the live U-Net (unet-small) on 16, 64 or 1,024 scenes, same steps
     **{f"memo-{n}": TrainConfig(steps=1500, pool_size=n, checkpoint_every=250) for n in (16, 64, 1024)},
     # told a description, with and without dust: the same steps of the same backbone

@@ -4,10 +4,10 @@
     x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps
     loss = w(t) || eps - eps_theta(x_t, t) ||^2
 
-with Min-SNR-gamma weighting w(t) = min(SNR(t), gamma) / SNR(t) (Hang et al. 2023), which
-stops the nearly-clean steps from dominating. AdamW with warm-up and cosine decay,
-gradient clipping, and an EMA of the weights whose decay warms up (an EMA with a fixed
-0.999 decay would still carry the random initial weights after a thousand steps).
+with Min-SNR-gamma weighting w(t) = min(SNR(t), gamma) / SNR(t) (Hang et al. 2023), which stops the nearly-clean
+steps from dominating. AdamW with warm-up and cosine decay, gradient clipping, and an EMA of the weights whose decay
+warms up (an EMA with a fixed 0.999 decay would still carry the random initial weights after a thousand steps).
+A learner's own loss (``loss_fn``, notebook 02) can stand in for ``loss_at``; everything around it stays.
 
 A model that listens (text-conditioned) learns from each scene's caption, said in a fresh phrasing
 each step and read by the frozen tiny CLIP (``clip.prompt``); a *described* model (notebook 06) from each
@@ -16,8 +16,8 @@ classifier-free guidance needs (Ho & Salimans 2022). What each is told: ``tellin
 start from a shipped unconditional one (``init_from``): its new layers (cross-attention, the caption's path into
 the time embedding) start as the identity.
 
-Runs are seeded and resumable: ``state.safetensors`` in the run folder (``run_state``) holds weights,
-EMA, optimiser moments, RNG state and the loss history; a resumed run continues exactly.
+Runs are seeded and resumable: ``state.safetensors`` in the run folder (``run_state``) holds weights, EMA, optimiser
+moments, RNG state and the loss history; a resumed run continues exactly.
 
 The same code trains under ``torchrun`` on several processes (``distributed``): each copy trains on its
 own rows of the same global batch and DistributedDataParallel averages their gradients; only rank 0
@@ -26,8 +26,8 @@ A DiT can read only a random share of each picture's pieces (``cfg.mask_ratio``:
 Its early tokens can be pulled toward a frozen encoder's features (``cfg.align``: REPA, ``alignment``): it descends
 L_denoise + lambda L_REPA, and ``trainer.losses`` stay the denoising loss alone.
 
-A ``probe`` (e.g. ``metrics.probe``) can measure the EMA every ``probe_every`` steps; its
-results form ``trainer.curve``, quality against steps and training seconds.
+A ``probe`` (e.g. ``metrics.probe``) can measure the EMA every ``probe_every`` steps; its results form
+``trainer.curve``, quality against steps and training seconds.
 """
 from __future__ import annotations
 
@@ -84,7 +84,8 @@ class Trainer:
 
     def __init__(self, model_config, cfg: TrainConfig = TrainConfig(), run_dir: str | Path | None = None,
                  device: str | torch.device | None = None, pool: ImagePool | None = None, progress: bool = True,
-                 probe: Callable[[torch.nn.Module], dict] | None = None, probe_every: int = 0):
+                 probe: Callable[[torch.nn.Module], dict] | None = None, probe_every: int = 0,
+                 loss_fn: Callable[[torch.nn.Module, torch.Tensor, torch.Generator], torch.Tensor] | None = None):
         if isinstance(model_config, str):
             model_config = config_mod.preset(model_config)
         self.model_config, self.cfg = model_config, cfg
@@ -94,6 +95,7 @@ class Trainer:
         self.run_dir = Path(run_dir) if run_dir else None
         self.progress = progress and self.world.main
         self.probe, self.probe_every = probe, probe_every
+        self.loss_fn = loss_fn  # a learner's own loss(model, x0, generator) (notebook 02), instead of ``loss_at``
         torch.manual_seed(cfg.seed)
         self.model = build(model_config).to(self.device)
         self.words = None  # (the frozen tiny CLIP, its tokenizer) for a model that listens
@@ -115,6 +117,8 @@ class Trainer:
         self.schedule = self.model.schedule
         self.weight = min_snr_weight(self.schedule.snr.float(), cfg.min_snr_gamma).to(self.device)
         masking.check(self.model, cfg)
+        if loss_fn and (self.model.listens or self.model.described or self.alignment or cfg.mask_ratio):
+            raise ValueError("a loss of your own trains only an unconditional model, unaligned and unmasked")
         if (self.model.listens or self.model.described) and cfg.data:
             raise ValueError(f"a folder of pictures has no captions or descriptions: train an unconditional preset "
                              f"on {cfg.data}, not a {model_config.kind} that is told what to draw")
@@ -225,6 +229,12 @@ class Trainer:
             x0, pictures = self.pool.sample_pictured(n, generator=self.generator)
         else:
             x0 = self.pool.sample(n, generator=self.generator)
+        if self.loss_fn is not None:  # the learner's loss draws its own t and eps from the trainer's generator
+            with torch.autocast(self.device.type, dtype=self.autocast_dtype, enabled=self.autocast_dtype is not None):
+                loss = self.loss_fn(self.net, x0[mine].to(self.device), self.generator).float()
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            return self.world.mean(loss.detach()).item()
         t, eps = self.noise(x0.shape)
         keep = masking.draw_keep(cfg, self.step, n, self.model, self.generator)  # (n, K); None: unmasked
         keep = keep if keep is None else keep[mine].to(self.device)

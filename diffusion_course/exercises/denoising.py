@@ -123,7 +123,7 @@ def _check_02_training_loss(fn) -> bool:
         "draw t, then ε, from `generator`; dust x_0 to x_t; ask the model; weight each drawing's squared error",
         mistakes={"ε was drawn before t: draw t first, then ε, so your batch is the same as the checker's":
                       lambda m, x0, g: _loss_variant(m, x0, g, eps_first=True),
-                  "the Min-SNR weight is missing: plain mean squared error":
+                  "the plain loss, right so far: now multiply each drawing's squared error by its Min-SNR weight w(t)":
                       lambda m, x0, g: _loss_variant(m, x0, g, weight="none"),
                   "the weight is min(SNR, γ); divide it by SNR":
                       lambda m, x0, g: _loss_variant(m, x0, g, weight="min"),

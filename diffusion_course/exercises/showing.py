@@ -1,10 +1,9 @@
 """Exercises of notebook 10 (showing its work): the step at which a drawing is committed, from whether each
-sample's x̂₀ agrees with its finished drawing at each step (checked against ``analysis.commitment``); the
-per-pixel spread of several versions of a restoration (against ``analysis.spread``); and the known pixels put
-back at each step of an inpainting (against the schedule's q(x_t' | x_0), as ``analysis.KnownPixels`` does)."""
+sample's x̂₀ agrees with its finished drawing at each step (checked against ``analysis.commitment``); the share
+of a restoration's pixels that are confidently wrong (its versions agree, with ``analysis.spread``, and are far
+from the truth); and the known pixels put back at each step of an inpainting (against the schedule's
+q(x_t' | x_0), as ``analysis.KnownPixels`` does)."""
 from __future__ import annotations
-
-import warnings
 
 import torch
 
@@ -116,60 +115,70 @@ def _check_10_committed_step(fn) -> bool:
     return report(True, f"{name}: your committed steps match analysis.commitment on all {len(_commit_cases())} runs.")
 
 
-# ----------------------------------------------------------------------------- 10 where do the versions disagree?
+# ----------------------------------------------------------------------------- 10 doubt is not error
 
-def _sol_10_spread():
-    def my_spread(finals):
-        if len(finals) < 2:  # one version: nothing to disagree with
-            return torch.zeros(finals.shape[1], *finals.shape[-2:])
-        return finals.std(dim=0).mean(dim=1)  # (N, B, C, H, W) -> std over versions (B, C, H, W) -> (B, H, W)
-    return my_spread
+def _sol_10_confidently_wrong():
+    def my_confidently_wrong(versions, truth, calm, off):
+        spread = versions.std(dim=0).mean(dim=1)  # (N, B, C, H, W) -> (B, H, W): where the versions disagree
+        error = (versions - truth).abs().mean(dim=(0, 2))  # (B, H, W): how far they are from the truth, on average
+        return ((spread < calm) & (error > off)).float().mean()  # agree, yet wrong: the share of all B x H x W pixels
+    return my_confidently_wrong
 
 
-def _spread_cases():
-    """Versions (N, B, C, H, W) of pictures in [-1, 1]: random ones, real scenes with a few pixels changed
-    per version, and a single version."""
+def _reference_confidently_wrong(versions, truth, calm, off):
+    """The share of pixels where the versions agree (``analysis.spread`` below ``calm``) and are far from the
+    truth (mean absolute error over versions and colour channels above ``off``)."""
+    error = (versions - truth).abs().mean(dim=(0, 2))
+    return ((analysis.spread(versions) < calm) & (error > off)).float().mean()
+
+
+def _confident_cases():
+    """Versions (N, B, C, H, W) of real scenes and the truth (B, C, H, W): versions with a block that every one
+    paints the same wrong red (confidently wrong) and pixels each changes at random (doubt); versions that agree on
+    a colour shift (red up, green down: wrong, though the shift averages to zero over the channels); and two
+    versions wrong in opposite directions (wrong each, right in their mean). The order matters: a wrong answer is
+    diagnosed on the first set it fails, and each set is the first that one typical slip fails."""
     g = torch.Generator().manual_seed(11)
-    x0, _ = scenes.batch(3, seed=11)
-    edits = torch.rand(5, 3, 1, 32, 32, generator=g) < 0.1  # each version changes a tenth of the pixels
-    versions = torch.where(edits, torch.rand(5, 3, 3, 32, 32, generator=g) * 2 - 1, x0)
-    single = torch.rand(1, 2, 3, 8, 8, generator=g) * 2 - 1
-    return [(torch.rand(4, 2, 3, 8, 8, generator=g) * 2 - 1,), (versions,), (single,)]
+    truth, _ = scenes.batch(3, seed=11)
+    shifted = truth.expand(3, -1, -1, -1, -1).clone()
+    shifted[:, :, 0, :12, :12] += 0.8
+    shifted[:, :, 1, :12, :12] -= 0.8
+    versions = truth.expand(4, -1, -1, -1, -1).clone()
+    versions[:, :, 0, 4:12, 4:12] = -truth[:, 0, 4:12, 4:12]  # all four agree on the wrong red: confidently wrong
+    edits = torch.rand(4, 3, 1, 32, 32, generator=g) < 0.15  # doubt: each version changes its own pixels
+    versions = torch.where(edits, torch.rand(4, 3, 3, 32, 32, generator=g) * 2 - 1, versions)
+    split = truth.expand(2, -1, -1, -1, -1).clone()
+    split[0, :, :, 20:, 20:] += 0.8
+    split[1, :, :, 20:, 20:] -= 0.8
+    return [(versions, truth, 0.1, 0.3), (versions, truth, 0.3, 0.5), (shifted, truth, 0.1, 0.3),
+            (split, truth, 2.0, 0.5)]
 
 
-def _quietly(fn):
-    """``fn`` without torch's warning about the standard deviation of a single version."""
-    def quiet(*args):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            return fn(*args)
-    return quiet
+def _confident_mistakes() -> dict:
+    ref = _reference_confidently_wrong
+    return {"the error of the versions' average picture: average each version's distance from the truth instead":
+                lambda v, x, calm, off: ((analysis.spread(v) < calm) & ((v.mean(0) - x).abs().mean(1) > off))
+                .float().mean(),
+            "the error was not taken as a distance, so errors of opposite signs cancel: average "
+            "(versions - truth).abs()":
+                lambda v, x, calm, off: ((analysis.spread(v) < calm) & ((v - x).mean(dim=(0, 2)).abs() > off))
+                .float().mean(),
+            "where the versions *disagree* and are wrong: confidently wrong means a spread below `calm`":
+                lambda v, x, calm, off: ((analysis.spread(v) >= calm) & ((v - x).abs().mean(dim=(0, 2)) > off))
+                .float().mean(),
+            "a count of pixels: return the share of all B × H × W pixels":
+                lambda v, x, calm, off: ref(v, x, calm, off) * v[0, :, 0].numel()}
 
 
-def _spread_mistakes() -> dict:
-    mistakes = {"the variance: take its square root, the standard deviation, to stay in the pixels' units":
-                    lambda f: f.var(dim=0).mean(dim=1),
-                "the standard deviation divides by N (numpy's default, or correction=0): the package's, torch's "
-                "default, divides by N − 1":
-                    lambda f: f.std(dim=0, correction=0).mean(dim=1),
-                "the colour channels were summed: average them":
-                    lambda f: f.std(dim=0).sum(dim=1),
-                "the mean distance from the average version: use the standard deviation":
-                    lambda f: (f - f.mean(dim=0)).abs().mean(dim=0).mean(dim=1),
-                "the range (largest minus smallest version): use the standard deviation":
-                    lambda f: (f.amax(dim=0) - f.amin(dim=0)).mean(dim=1)}
-    return {what: _quietly(fn) for what, fn in mistakes.items()}
-
-
-@exercise("10.spread", _sol_10_spread)
-def _check_10_spread(fn) -> bool:
-    return check_function("10.spread", fn, analysis.spread, _spread_cases(),
-                           "the standard deviation over the versions (dim 0), then the mean over the colour "
-                           "channels (dim 1 of what is left), (B, H, W); with a single version there is nothing "
-                           "to disagree with: zeros (torch.std of one value is nan)",
-                           mistakes=_spread_mistakes(),
-                           right="your spread matches analysis.spread on all 3 sets of versions, one of them a "
-                                 "single version.")
+@exercise("10.confidently_wrong", _sol_10_confidently_wrong)
+def _check_10_confidently_wrong(fn) -> bool:
+    return check_function("10.confidently_wrong", fn, _reference_confidently_wrong, _confident_cases(),
+                          "the spread is the standard deviation over the versions (dim 0) averaged over the colour "
+                          "channels; the error is each version's absolute distance from the truth, averaged over "
+                          "versions and colour channels; count the pixels where spread < calm and error > off, "
+                          "as a share of all B × H × W",
+                          mistakes=_confident_mistakes(),
+                          right="your share matches on all 4 sets of versions, including errors of opposite signs.")
 
 
 # ----------------------------------------------------------------------------- 10 putting the evidence back

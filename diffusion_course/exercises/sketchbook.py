@@ -1,8 +1,8 @@
 """Exercises of notebook 09 (the latent sketchbook): the KL term of the autoencoder's loss (checked against
 ``Posterior.kl``, the closed form), the scale factor that gives the latents unit variance (against
-``Autoencoder.set_scale``'s rule, recomputed on the case), a walk between two latents (against
-``torch.lerp``), and a drawing dusted in the sketchbook (encoded, dusted by ``q(z_t | z_0)``, painted; against the
-same steps on an untrained autoencoder)."""
+``Autoencoder.set_scale``'s rule, recomputed on the case), a walk between two starting dusts along the circle
+(spherical interpolation, against its formula), and a drawing dusted in the sketchbook (encoded, dusted by
+``q(z_t | z_0)``, painted; against the same steps on an untrained autoencoder)."""
 from __future__ import annotations
 
 import torch
@@ -81,35 +81,48 @@ def _check_09_scale(fn) -> bool:
         right="multiplied by your scale, every case's latents have standard deviation 1.")
 
 
-# ----------------------------------------------------------------------------- 09 a walk in the sketchbook
+# ----------------------------------------------------------------------------- 09 a walk through the dust
 
 def _sol_09_walk():
-    def my_walk(z_a, z_b, stops):
-        w = torch.linspace(0, 1, stops)[:, None, None, None]  # (stops, 1, 1, 1): 0 at z_a, 1 at z_b
-        return (1 - w) * z_a + w * z_b  # (stops, C, h, w)
+    def my_walk(a, b, stops):
+        fa, fb = a.flatten(), b.flatten()
+        theta = torch.arccos(fa @ fb / (fa.norm() * fb.norm()))  # the angle between the two dusts
+        return torch.stack([(torch.sin((1 - s) * theta) * a + torch.sin(s * theta) * b) / torch.sin(theta)
+                            for s in torch.linspace(0, 1, stops)])  # (stops, C, h, w), along the circle
     return my_walk
 
 
+def _slerp(a: torch.Tensor, b: torch.Tensor, stops: int, ends: tuple[float, float] = (0.0, 1.0)) -> torch.Tensor:
+    """Spherical interpolation (Shoemake 1985) from ``a`` to ``b`` at ``stops`` equal steps of the angle."""
+    cos = (a.flatten() @ b.flatten() / (a.norm() * b.norm())).clamp(-1, 1)
+    theta = torch.arccos(cos)
+    return torch.stack([(torch.sin((1 - s) * theta) * a + torch.sin(s * theta) * b) / torch.sin(theta)
+                        for s in torch.linspace(*ends, stops)])
+
+
 def _walk_cases():
+    """Pairs of dusts (C, h, w): two of the sketchbook's shape, one of two sizes (the walk keeps neither's size
+    fixed, it turns from one to the other), and a small one."""
     g = torch.Generator().manual_seed(29)
     return [(torch.randn(4, 8, 8, generator=g), torch.randn(4, 8, 8, generator=g), 9),
-            (torch.zeros(4, 2, 2), torch.ones(4, 2, 2), 2),
-            (torch.randn(4, 16, 16, generator=g), torch.randn(4, 16, 16, generator=g), 5)]
+            (torch.randn(4, 8, 8, generator=g), 2 * torch.randn(4, 8, 8, generator=g), 5),
+            (torch.randn(3, 2, 2, generator=g), torch.randn(3, 2, 2, generator=g), 3)]
 
 
 @exercise("09.walk", _sol_09_walk)
 def _check_09_walk(fn) -> bool:
-    def lerp(a, b, stops):
+    def straight(a, b, stops):
         return torch.stack([torch.lerp(a, b, float(w)) for w in torch.linspace(0, 1, stops)])
 
     return check_function(
-        "09.walk", fn, lerp, _walk_cases(),
-        hint="return `stops` latents (stops, C, h, w), from z_a (the first) to z_b (the last) in equal steps",
-        mistakes={"the walk runs backwards, from z_b to z_a": lambda a, b, s: lerp(b, a, s),
-                  "the two ends are left out": lambda a, b, s: lerp(a, b, s + 2)[1:-1],
-                  "the last stop is left out (as range() does)": lambda a, b, s: torch.stack(
-                      [torch.lerp(a, b, i / s) for i in range(s)])},
-        right="your walk starts at z_a, ends at z_b and moves in equal steps.")
+        "09.walk", fn, _slerp, _walk_cases(),
+        hint="flatten both dusts, take the angle θ between them (arccos of their dot product over both norms), "
+             "and return the stops at s = 0 … 1 in equal steps: (sin((1 − s)θ) a + sin(sθ) b) / sin θ",
+        mistakes={"a straight line: halfway, it is a weaker dust than either end; walk on the circle":
+                      straight,
+                  "the walk runs backwards, from b to a": lambda a, b, s: _slerp(b, a, s),
+                  "the last stop is left out (as range() does)": lambda a, b, s: _slerp(a, b, s, (0.0, 1 - 1 / s))},
+        right="your walk starts at a, ends at b and turns between them in equal steps of the angle.")
 
 
 # ----------------------------------------------------------------------------- 09 dust in the sketchbook

@@ -192,9 +192,8 @@ def _check_05_patch_cost(answer) -> bool:
     tokens, pixels = (cfg.image_size // cfg.patch) ** 2, cfg.image_size ** 2
     truth = _sol_05_patch_cost()
     return check_number("05.patch_cost", answer, truth, 0,
-                         f"{truth}×: patch 1 gives {pixels // tokens}× the tokens of patch {cfg.patch} "
-                         f"({pixels} vs {tokens}), and attention compares every pair of tokens, so "
-                         f"({pixels // tokens})² = {truth}× the entries in every attention map.",
+                         "the ratio of tokens, squared: attention compares every pair of tokens, so the "
+                         "entries of every attention map grow with the square of the number of pieces.",
                          f"count the tokens for patch {cfg.patch} and patch 1 on a {cfg.image_size} × "
                          f"{cfg.image_size} image, then the pairs of tokens",
                          mistakes={"the ratio of tokens; attention compares every token with every other":

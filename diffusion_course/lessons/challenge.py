@@ -9,6 +9,9 @@ Two budgets, neither of them a wall clock (which depends on the machine and on w
                   team k (forward + backward, counted by ``diffusion.cost.step_flops``), so a cheaper
                   model trains proportionally longer.
 
+A team in the sketchbook (a latent preset, as both of ``TEAMS`` are) trains on the race's scenes encoded once by its
+autoencoder (``sketched``), and its drawings are painted before they are judged.
+
 The learning rate warms up and then stays flat (the recipe's horizon lies far beyond the race),
 so a team's snapshot at step s is exactly the model that a race of s steps would have trained:
 each team trains once, to its longest budget, and is judged at every budget on the way.
@@ -30,17 +33,20 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .. import scenes
+from .. import config, scenes
 from ..config import TrainConfig
-from ..diffusion.checkpoints import load_pretrained
+from ..diffusion import checkpoints
 from ..diffusion.cost import step_flops
-from ..diffusion.samplers import sample
 from ..diffusion.training import Trainer
 from ..judging import metrics
+from ..pools import LatentPool
+from ..sketchbook import latent
 
-# the live teams: model preset -> (team, learning rate). Each team keeps its own learning rate,
-# as the shipped ones do: the DiT diverges at the U-Net's.
-TEAMS = {"unet-small": ("Team CNN", 3e-3), "dit-small": ("Team Transformers", 1e-3)}
+# the live teams, both in the sketchbook, as the shipped head-to-head: model preset -> (team, learning rate). Each
+# team keeps its own learning rate: Team CNN notebook 02's live one, Team Transformers the shipped latent-dit's.
+# On pixels (unet-small against dit-small, 150 steps of 32) neither team drew anything recognisable.
+TEAMS = {"latent-unet-live": ("Team CNN", 4e-3), "latent-dit-live": ("Team Transformers", 1e-3)}
+STEPS = 400  # the costlier team's steps; at equal FLOPs the cheaper one trains proportionally longer
 HORIZON = 1_000_000  # the recipe's step count: far beyond the race, so the learning rate stays flat
 NEAR_ZERO = 0.10  # below one recognisable drawing in ten, a team does not draw scenes yet
 Z = 2.0  # a lead must exceed Z standard errors of the difference
@@ -90,6 +96,19 @@ def budgets(flops: dict[str, float], steps: int) -> dict[str, dict[str, int]]:
             "equal FLOPs": {k: round(steps * most / f) for k, f in flops.items()}}
 
 
+def sketched(teams: dict, pool: scenes.ScenePool, progress: bool = False) -> dict:
+    """Each team's training pool: the scenes, or for a team in the sketchbook the same scenes encoded once by its
+    autoencoder (teams that share an autoencoder share the encoding)."""
+    encoded, out = {}, {}
+    for preset in teams:
+        shape = config.preset(preset)
+        name = getattr(shape, "autoencoder", "")
+        if name and name not in encoded:
+            encoded[name] = LatentPool(pool, checkpoints.autoencoder_of(shape, "cpu"), progress=progress)
+        out[preset] = encoded[name] if name else pool
+    return out
+
+
 def judge_drawings(judge, x: torch.Tensor) -> tuple[float, float]:
     """(recognisable rate, share with at least one object) of images ``x``, from one reading."""
     r = metrics.read(judge, x)
@@ -97,25 +116,26 @@ def judge_drawings(judge, x: torch.Tensor) -> tuple[float, float]:
             metrics.with_objects_reading(r).float().mean().item())
 
 
-def run(steps: int = 150, n: int = 64, teams: dict = TEAMS, batch_size: int = 32, sampling_steps: int = 50,
+def run(steps: int = STEPS, n: int = 64, teams: dict = TEAMS, batch_size: int = 32, sampling_steps: int = 50,
         seed: int = 0, pool: scenes.ScenePool | None = None, judge=None, real: int = 256,
         progress: bool = True) -> Race:
     """Race ``teams`` ({preset: (team, lr)}) at equal steps and equal FLOPs; judge ``n`` drawings
     (DDIM-``sampling_steps``, fixed seed) of each team at each budget, and ``real`` held-out real
     scenes for their share with an object. Deterministic for a seed."""
     pool = pool if pool is not None else scenes.ScenePool(2048, seed=seed, progress=progress)
-    judge = judge if judge is not None else load_pretrained("judge", "cpu")
+    judge = judge if judge is not None else checkpoints.load_pretrained("judge", "cpu")
     cfgs = {p: recipe(lr, batch_size, seed) for p, (_, lr) in teams.items()}
-    flops = {p: step_flops(p, cfg, pool) for p, cfg in cfgs.items()}
+    pools = sketched(teams, pool, progress)
+    flops = {p: step_flops(p, cfg, pools[p]) for p, cfg in cfgs.items()}
     plan = budgets(flops, steps)
     real_with_object = judge_drawings(judge, metrics.reference_scenes(real)[0])[1]
     scores, race = {}, Race([], flops)
     for preset, cfg in cfgs.items():
         name = f"{teams[preset][0]} ({preset})"
-        trainer = Trainer(preset, cfg, pool=pool, progress=progress)
+        trainer = Trainer(preset, cfg, pool=pools[preset], progress=progress)
         for s in sorted({plan[b][preset] for b in plan}):
             trainer.run(steps=s)  # continues from the previous snapshot
-            x = sample(trainer.ema, n, steps=sampling_steps, seed=seed)
+            x = latent.draw(trainer.ema, n, steps=sampling_steps, seed=seed)  # (a latent team's sketches painted)
             rec, obj = judge_drawings(judge, x)
             for budget in plan:
                 if plan[budget][preset] == s:

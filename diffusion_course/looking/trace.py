@@ -183,7 +183,8 @@ def plan_steps(total: int, bytes_per_step: int, budget_mb: float, every) -> int:
     """The step stride that fits the budget: ``every="auto"`` picks the smallest that fits
     (and says so); an explicit ``every`` that does not fit is an error saying what to do."""
     budget = budget_mb * MB
-    need = lambda k: math.ceil(total / k) * bytes_per_step  # noqa: E731
+    kept = lambda k: math.ceil(total / k) + ((total - 1) % k != 0)  # noqa: E731  (every k-th step, and the last)
+    need = lambda k: kept(k) * bytes_per_step  # noqa: E731
     if every == "auto":
         k = 1
         while need(k) > budget and k < total:
@@ -192,7 +193,7 @@ def plan_steps(total: int, bytes_per_step: int, budget_mb: float, every) -> int:
             raise MemoryError(f"even one recorded step needs {bytes_per_step / MB:.1f} MB, over the "
                               f"{budget_mb} MB budget: record fewer images or taps, or raise budget_mb")
         if k > 1:
-            print(f"annotate: recording every {k}th step ({math.ceil(total / k)} of {total}) to stay within "
+            print(f"annotate: recording one step in {k} and the last ({kept(k)} of {total}) to stay within "
                   f"{budget_mb} MB (all steps would need {need(1) / MB:.0f} MB)")
         return k
     if not isinstance(every, int) or every < 1:

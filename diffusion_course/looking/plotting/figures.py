@@ -123,10 +123,11 @@ def quality_curves(teams: dict, budget: str = "minutes", key: str = "recognisabl
         line, = ax.plot([xs[i] for i in old], [ys[i] for i in old], "o", ms=3, mfc="none",
                         label=f"{t['team']} ({name}), read in training by judge v{judges[0]}" if old else None)
         probes = [i for i, j in enumerate(judges[:-1]) if j == now]
+        which = f" by judge v{now}" if old else ""  # (a judge's version is named only where two judges read)
         ax.plot([xs[i] for i in probes], [ys[i] for i in probes], "o", ms=3, color=line.get_color(),
-                label=f"{t['team']} ({name}), probed in training by judge v{now}" if probes else None)
+                label=f"{t['team']} ({name}), probed in training{which}" if probes else None)
         ax.plot(xs[-1:], ys[-1:], "*", ms=10, color=line.get_color(),
-                label=f"{t['team']} ({name}), the finished model, read here by judge v{now}")
+                label=f"{t['team']} ({name}), the finished model, read here{which}")
         for i in range(len(xs) - 1):  # probes far apart: dotted, nothing was measured in between
             if judges[i] != judges[i + 1]:
                 continue  # two judges' readings are not one curve

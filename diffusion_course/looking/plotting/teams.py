@@ -121,7 +121,7 @@ def grids(named: dict, nrow: int = 8, width: float = 6.0):
     return fig
 
 
-def budget_curves(teams: dict, title: str = "recognisable drawings (128 probes) against the training budget"):
+def budget_curves(teams: dict, title: str = "recognisable drawings (128 per probe) against the training budget"):
     """``quality_curves`` of ``bench``'s head-to-head teams against CPU minutes and against PFLOP."""
     fig, axes = plt.subplots(1, 2, figsize=(12, 3.6))
     quality_curves(teams, budget="minutes", ax=axes[0])
@@ -131,9 +131,10 @@ def budget_curves(teams: dict, title: str = "recognisable drawings (128 probes) 
     return fig
 
 
-def time_to_quality(b: dict, ax=None):
+def time_to_quality(b: dict, ax=None, goals: bool = True):
     """``bench``'s time-to-quality section (``budgets.curve``): each preset's recognisable rate against the
-    training TFLOP spent (log scale), the target dotted and each goal's budget marked. Returns the axes."""
+    training TFLOP spent (log scale), the target dotted and, with ``goals`` (the benchmark's page, not a learner's),
+    each goal's budget marked. Returns the axes."""
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 3.8))
     for name, c in b["curves"].items():
@@ -141,7 +142,7 @@ def time_to_quality(b: dict, ax=None):
         ax.plot([p["tflop"] for p in pts], [100 * p["recognisable_rate"] for p in pts], "o-",
                 label=f"{name} ({c['gflop_per_step']:.0f} GFLOP a step)")
     ax.axhline(100 * b["target"], color="grey", ls=":", lw=1)
-    for name, key in ((b["unet"], "budgets_unet"), (b["dit"], "budgets_dit")):
+    for name, key in ((b["unet"], "budgets_unet"), (b["dit"], "budgets_dit")) if goals else ():
         limit = b.get("goal", {}).get(key)
         if limit is not None and min(b["budgets"]) <= limit <= max(b["budgets"]):
             ax.axvline(limit, color="grey", ls="--", lw=0.8)
