@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import time
 
-from ..config import TRAIN_PRESETS, preset
-from ..diffusion import checkpoints
+from ..config import TRAIN_PRESETS
 from ..diffusion.training import Trainer
 from ..judging import metrics
-from ..pools import LatentPool
-from ..scenes import ScenePool
 from ..sketchbook import latent
 
 PRESET = "latent-unet-live"
@@ -24,32 +21,24 @@ RECIPE = TRAIN_PRESETS[PRESET]
 DRAWINGS, STEPS, SEED = 64, 50, 0  # what the notebook draws and judges: 64 drawings, DDIM-50, seed 0
 
 
-def autoencoder():
-    """The shipped autoencoder whose sketches ``PRESET`` cleans up (on the CPU)."""
-    return checkpoints.autoencoder_of(preset(PRESET), "cpu")
+def train(loss_fn, steps: int | None = None, progress: bool = True) -> Trainer:
+    """Train ``PRESET`` with ``loss_fn(model, x0, generator)`` on ``RECIPE``'s scenes, which the trainer encodes into
+    the sketchbook once, up front (``Trainer.draw_pool``); on the CPU, since the learner's loss draws its random
+    numbers from a CPU generator. ``trainer.ema`` draws; ``trainer.losses`` holds each step's loss."""
+    return Trainer(PRESET, RECIPE, device="cpu", progress=progress, loss_fn=loss_fn).run(steps)
 
 
-def train(loss_fn, ae=None, steps: int | None = None, progress: bool = True) -> Trainer:
-    """Train ``PRESET`` on ``RECIPE``'s scenes encoded by ``ae`` (default: ``autoencoder()``) with
-    ``loss_fn(model, x0, generator)``, on the CPU (the learner's loss draws its random numbers from a CPU generator).
-    ``trainer.ema`` draws; ``trainer.losses`` holds each step's loss."""
-    ae = ae if ae is not None else autoencoder()
-    pool = LatentPool(ScenePool(RECIPE.pool_size, seed=RECIPE.seed, progress=progress), ae, progress=progress)
-    trainer = Trainer(PRESET, RECIPE, pool=pool, device="cpu", progress=progress, loss_fn=loss_fn)
-    return trainer.run(steps)
-
-
-def draw(trainer: Trainer, n: int = DRAWINGS, steps: int = STEPS, ae=None):
+def draw(trainer: Trainer, n: int = DRAWINGS, steps: int = STEPS):
     """The live model's ``n`` drawings as the notebook draws them (DDIM-``steps``, seed ``SEED``), painted."""
-    return latent.Sketchbook(trainer.ema, ae if ae is not None else autoencoder()).sample(n, steps, seed=SEED)
+    return latent.draw(trainer.ema, n, steps=steps, seed=SEED)
 
 
 def measure(loss_fn, judge, steps: int | None = None, n: int = DRAWINGS, sampling_steps: int = STEPS) -> dict:
     """The notebook's run (``train``) timed, then its drawings judged: what ``bench --only live`` records."""
-    ae, start = autoencoder(), time.perf_counter()
-    trainer = train(loss_fn, ae, steps, progress=False)
+    start = time.perf_counter()
+    trainer = train(loss_fn, steps, progress=False)
     seconds = time.perf_counter() - start  # the scenes' encoding included, as the notebook's run pays it
-    x = draw(trainer, n, sampling_steps, ae)
+    x = draw(trainer, n, sampling_steps)
     return {"preset": PRESET, "steps": trainer.step, "batch": RECIPE.batch_size, "pool": RECIPE.pool_size,
             "precision": str(trainer.autocast_dtype or "fp32"), "train_seconds": seconds, "images": n,
             "sampling_steps": sampling_steps, "recognisable_rate": metrics.recognisable_rate(judge, x),
